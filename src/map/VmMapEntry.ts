@@ -1,0 +1,77 @@
+/**
+ * vm_map_entry: one contiguous range of a map with uniform attributes.
+ *
+ * An entry maps [start, end) to `object` starting at byte `offset`. It is also a node of the
+ * map's augmented tree (GapNode), so it carries the tree's links; those belong to the tree.
+ * Entries are created, clipped, merged and freed only by VmMap, under the map's exclusive lock.
+ *
+ * Guarded by: the map lock, every field.
+ */
+
+import {
+  MAP_ENTRY_GUARD,
+  MAP_ENTRY_SPLIT_BOUNDARY_MASK,
+  MAP_ENTRY_SPLIT_BOUNDARY_SHIFT,
+  MAP_ENTRY_USER_WIRED,
+} from "../base/flags.js";
+import type { VmInherit, VmProt } from "../base/prot.js";
+import { GapNode } from "../ds/GapTree.js";
+import type { VmObject } from "../object/VmObject.js";
+
+/** Initial read-ahead window of a new entry, in pages (VM_FAULT_READ_AHEAD_INIT). */
+export const VM_FAULT_READ_AHEAD_INIT = 15;
+
+export class VmMapEntry extends GapNode<VmMapEntry> {
+  /** The backing object, or null for lazily allocated anonymous memory and guards. */
+  object: VmObject | null = null;
+  /** Byte offset in `object` that corresponds to `start`. */
+  offset = 0;
+  /** MAP_ENTRY_* flags. */
+  eflags = 0;
+  /** Current protection; always a subset of maxProtection. */
+  protection: VmProt = 0;
+  /** Ceiling for protection. */
+  maxProtection: VmProt = 0;
+  /** Inheritance at fork. */
+  inheritance: VmInherit = 1;
+  /** Number of wirings; a user wiring counts at most once (USER_WIRED). */
+  wiredCount = 0;
+  /** Read-ahead window in pages. */
+  readAhead = VM_FAULT_READ_AHEAD_INIT;
+  /** Address of the next expected sequential fault; for stack gaps, the guard size in bytes. */
+  nextRead = 0;
+
+  /** True when [start, end) contains `addr`. */
+  contains(addr: number): boolean {
+    return addr >= this.start && addr < this.end;
+  }
+
+  get isGuard(): boolean {
+    return (this.eflags & MAP_ENTRY_GUARD) !== 0;
+  }
+
+  /** Index into the map's page sizes that clips must respect (0: any page). */
+  get splitBoundaryIndex(): number {
+    return (this.eflags & MAP_ENTRY_SPLIT_BOUNDARY_MASK) >>> MAP_ENTRY_SPLIT_BOUNDARY_SHIFT;
+  }
+
+  /** Wirings other than the (single) user wiring. */
+  get systemWiredCount(): number {
+    return this.wiredCount - ((this.eflags & MAP_ENTRY_USER_WIRED) !== 0 ? 1 : 0);
+  }
+
+  /** Copies every attribute (not the tree links) from `e`. */
+  copyFrom(e: VmMapEntry): void {
+    this.start = e.start;
+    this.end = e.end;
+    this.object = e.object;
+    this.offset = e.offset;
+    this.eflags = e.eflags;
+    this.protection = e.protection;
+    this.maxProtection = e.maxProtection;
+    this.inheritance = e.inheritance;
+    this.wiredCount = e.wiredCount;
+    this.readAhead = e.readAhead;
+    this.nextRead = e.nextRead;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * What the map layer asks of a physical map (pmap(9)): remove translations, reduce their
+ * protection. The software pmap with its TLB implements this interface; a map can also run
+ * with no pmap at all (`null`), for instance when it is used only as an address-space
+ * allocator.
+ */
+
+import type { VmProt } from "../base/prot.js";
+
+export interface MapPmap {
+  /** pmap_remove: drops every translation in [sva, eva). */
+  remove(sva: number, eva: number): void;
+  /** pmap_protect: reduces the translations in [sva, eva) to at most `prot`. */
+  protect(sva: number, eva: number, prot: VmProt): void;
+}
