@@ -5,18 +5,28 @@
  * built-ins, so it runs in browsers and Web Workers as well as in Node.
  */
 
-export { auditMap } from "./audit/mapAudit.js";
+import { auditSystem } from "./audit/systemAudit.js";
+import { installAuditor } from "./process/VmSystem.js";
+
+installAuditor(auditSystem);
+
+export { auditMap, auditSystem } from "./audit/systemAudit.js";
 export * from "./base/addr.js";
-export { panic, VmPanic } from "./base/assert.js";
+export { kassert, panic, VmPanic } from "./base/assert.js";
+export { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "./base/errno.js";
 export * from "./base/flags.js";
 export * from "./base/kern.js";
 export * from "./base/prot.js";
+export { EventHub, type VmEvent, type VmEventListener, type VmEventType } from "./events/events.js";
+export { type FaultStats, vmFault } from "./fault/vmFault.js";
 export { MapLock } from "./lock/MapLock.js";
 export {
   type EntryState,
   type FindResult,
+  type LookupInfo,
   type LookupResult,
   MAP_32BIT_MAX_ADDR,
+  type MapFaultHooks,
   VmMap,
   type VmMapLimits,
   type VmMapOptions,
@@ -29,7 +39,25 @@ export {
   OBJ_COLORED,
   OBJ_DEAD,
   OBJ_ONEMAPPING,
+  ObjectContext,
   type ObjectType,
   VmObject,
 } from "./object/VmObject.js";
+export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
 export type { MapPmap } from "./pmap/MapPmap.js";
+export { Pmap, PvTable, TLB_SIZE } from "./pmap/Pmap.js";
+export { freebsd, linux, MAP_ALIGNED, PROT_MAX, RLIM_INFINITY } from "./process/constants.js";
+export {
+  type AccessType,
+  type FaultCode,
+  type FaultSignal,
+  MemoryFault,
+  VmError,
+} from "./process/errors.js";
+export { type MapInfo, Process, type ProcessOptions, type Rlimit } from "./process/Process.js";
+export {
+  type Personality,
+  type VmStats,
+  VmSystem,
+  type VmSystemOptions,
+} from "./process/VmSystem.js";

@@ -49,6 +49,7 @@ import {
   MADV_WILLNEED,
   MAP_ASLR,
   MAP_ASLR_IGNSTART,
+  MAP_ASLR_STACK,
   MAP_CHECK_EXCL,
   MAP_COPY_ON_WRITE,
   MAP_COW_ALL,
@@ -72,6 +73,7 @@ import {
   MAP_ENTRY_NOFAULT,
   MAP_ENTRY_NOMERGE_MASK,
   MAP_ENTRY_NOSYNC,
+  MAP_ENTRY_SPLIT_BOUNDARY_MASK,
   MAP_ENTRY_SPLIT_BOUNDARY_SHIFT,
   MAP_ENTRY_STACK_GAP_DN,
   MAP_ENTRY_STACK_GAP_UP,
@@ -118,10 +120,13 @@ import {
   isProt,
   protSubset,
   VM_INHERIT_COPY,
+  VM_INHERIT_NONE,
   VM_INHERIT_SHARE,
   VM_INHERIT_ZERO,
   VM_PROT_ALL,
+  VM_PROT_COPY,
   VM_PROT_EXECUTE,
+  VM_PROT_FAULT_LOOKUP,
   VM_PROT_NONE,
   VM_PROT_READ,
   VM_PROT_WRITE,
@@ -130,7 +135,7 @@ import {
 } from "../base/prot.js";
 import { GapTree } from "../ds/GapTree.js";
 import { MapLock } from "../lock/MapLock.js";
-import { OBJ_COLORED, OBJ_ONEMAPPING, VmObject } from "../object/VmObject.js";
+import { OBJ_COLORED, OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
 import type { MapPmap } from "../pmap/MapPmap.js";
 import { VM_FAULT_READ_AHEAD_INIT, VmMapEntry } from "./VmMapEntry.js";
 
@@ -182,6 +187,31 @@ export interface VmMapOptions {
   wireCounter?: WireCounter;
   /** Seed of the tree's priority generator (tree shape only, never results). */
   seed?: number;
+  /** Where objects made by the map (clips, fork, faults) get their pages; null: nowhere. */
+  objects?: ObjectContext | null;
+}
+
+/**
+ * What the map asks of the fault layer above it (installed by the process layer; FreeBSD
+ * calls vm_fault from vm_map_wire directly, which a layered design cannot).
+ */
+export interface MapFaultHooks {
+  /** Faults in and wires every page of [start, end) (VM_FAULT_WIRE). KERN_* result. */
+  wirePages(map: VmMap, start: number, end: number): KernReturn;
+  /** Unwires the resident pages of [start, end). */
+  unwirePages(map: VmMap, start: number, end: number): void;
+}
+
+/** What vm_map_lookup found (valid until the next lookup on the same map). */
+export interface LookupInfo {
+  entry: VmMapEntry;
+  object: VmObject;
+  /** Page index in `object`. */
+  pindex: number;
+  /** The protection to map the page with (WRITE removed for reads of NEEDS_COPY entries). */
+  prot: VmProt;
+  /** The entry is wired. */
+  wired: boolean;
 }
 
 /** Result of {@link VmMap.lookupEntry}. */
@@ -266,6 +296,14 @@ export class VmMap {
   /** Last entry found by lookup, a one-entry cache in front of the tree. */
   #hint: VmMapEntry | null = null;
   readonly #random: () => number;
+  /** Object context for objects the map creates (constant). */
+  readonly objects: ObjectContext | null;
+  /** Fault-layer hooks for wiring; null: wiring only counts. */
+  hooks: MapFaultHooks | null = null;
+  /** vmspace stack fields: top of the main stack, lowest address it may reach, size (bytes). */
+  stackTop = 0;
+  maxSaddr = 0;
+  ssize = 0;
 
   private constructor(pmap: MapPmap | null, min: number, max: number, opts: VmMapOptions) {
     const pageSize = opts.pageSize ?? 4096;
@@ -283,6 +321,7 @@ export class VmMap {
     this.stackGrowSize = opts.stackGrowSize ?? 128 * 1024;
     this.stackGuardPages = opts.stackGuardPages ?? 1;
     this.#random = opts.random ?? defaultRandom;
+    this.objects = opts.objects ?? null;
     this.#tree = new GapTree(opts.seed);
     this.#initBounds(min, max);
     this.#flags = opts.flags ?? 0;
@@ -477,11 +516,14 @@ export class VmMap {
   /**
    * vm_map_findspace: the lowest address >= start with `length` free bytes below max. On
    * failure returns the sentinel `max - length + 1` (test `addr + length > max`; the
-   * sentinel may be negative for huge lengths). Does not reserve anything.
+   * sentinel may be negative for huge lengths; for a length that is not a safe integer it is
+   * max + 1). Does not reserve anything.
    */
   findSpace(start: number, length: number): number {
+    // Beyond 2^53 the subtraction is inexact; max + 1 keeps `addr + length > max` true.
+    if (!Number.isSafeInteger(length)) return this.#max + 1;
     const sentinel = this.#max - length + 1;
-    if (Number.isNaN(start) || Number.isNaN(length) || length <= 0) return sentinel;
+    if (Number.isNaN(start) || length <= 0) return sentinel;
     if (start < this.#min) start = this.#min;
     if (start >= this.#max || length > this.#max - start) return sentinel;
     const a = this.#tree.findGap(start, length, this.#min, this.#max);
@@ -550,7 +592,7 @@ export class VmMap {
 
   /** Gives an objectless non-guard entry one anonymous object for its whole range. */
   #entryBack(e: VmMapEntry): void {
-    e.object = VmObject.allocateAnon((e.end - e.start) / this.pageSize);
+    e.object = VmObject.allocateAnon(this.objects, (e.end - e.start) / this.pageSize);
     e.offset = 0;
   }
 
@@ -1234,7 +1276,11 @@ export class VmMap {
   #copyEntryForWiredWrite(e: VmMapEntry): void {
     if ((e.eflags & MAP_ENTRY_COW) === 0) return;
     const old = e.object;
-    e.object = VmObject.allocateAnon((e.end - e.start) / this.pageSize);
+    const pages = (e.end - e.start) / this.pageSize;
+    e.object =
+      this.objects !== null
+        ? VmObject.copyWindow(old, this.objects, e.offset, pages)
+        : VmObject.allocateAnon(null, pages);
     e.offset = 0;
     e.eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
     if (old !== null) this.#deferred.push(old);
@@ -1439,9 +1485,10 @@ export class VmMap {
     if (user && wc.userWired + newUserPages > wc.maxUserWired) return KERN_RESOURCE_SHORTAGE;
     const rv = this.#checkClips(start, end);
     if (rv !== KERN_SUCCESS) return rv;
-    // Wire.
+    // Wire. `added` remembers what this call did to each entry, for an all-or-nothing undo.
     const firstE = this.#lookupClipStart(start);
     if (firstE === null) return KERN_SUCCESS;
+    const added = new Map<VmMapEntry, "fresh" | "more">();
     let e: VmMapEntry | null = firstE;
     for (; e !== null && e.start < end; e = e.next) {
       this.#clipEnd(e, end);
@@ -1452,8 +1499,17 @@ export class VmMap {
       }
       if (e.wiredCount === 0) {
         e.wiredCount = 1;
+        added.set(e, "fresh");
+        if (this.hooks !== null) {
+          const frv = this.#wireFault(e);
+          if (frv !== KERN_SUCCESS) {
+            this.#wireRollback(firstE, e, added);
+            return frv;
+          }
+        }
       } else if (!user || (e.eflags & MAP_ENTRY_USER_WIRED) === 0) {
         e.wiredCount++;
+        added.set(e, "more");
       }
     }
     // Cleanup pass: record user wirings, clear transition flags, merge.
@@ -1520,10 +1576,53 @@ export class VmMap {
   }
 
   /**
+   * Faults in the pages of a newly wired entry the way vm_map_wire_locked does: the map is
+   * marked busy and unlocked while the fault handler runs, then locked again.
+   */
+  #wireFault(e: VmMapEntry): KernReturn {
+    const hooks = this.hooks!;
+    this.#busy++;
+    this.#lock.unlock();
+    let rv: KernReturn;
+    try {
+      rv = hooks.wirePages(this, e.start, e.end);
+    } finally {
+      this.#lock.lock();
+      this.#busy--;
+    }
+    return rv;
+  }
+
+  /**
+   * Undoes the wirings this call made on [first, failed] (the failed entry's fault may have
+   * wired some of its pages), clears the transition flags and merges: all or nothing.
+   */
+  #wireRollback(
+    first: VmMapEntry,
+    failed: VmMapEntry,
+    added: Map<VmMapEntry, "fresh" | "more">,
+  ): void {
+    let prev = first.prev;
+    let e: VmMapEntry | null = first;
+    const stop = failed.next;
+    for (; e !== null && e !== stop; prev = e, e = e.next) {
+      const what = added.get(e);
+      if (what === "fresh") {
+        this.hooks?.unwirePages(this, e.start, e.end);
+        e.wiredCount = 0;
+      } else if (what === "more") e.wiredCount--;
+      e.eflags &= ~(MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WIRE_SKIPPED);
+      this.#tryMerge(prev, e);
+    }
+    this.#tryMerge(prev, e);
+  }
+
+  /**
    * vm_map_entry_unwire: drops every wiring of the entry. User-wired pages are counted while
    * an entry carries USER_WIRED, so the count drops with the flag.
    */
   #entryUnwire(e: VmMapEntry): void {
+    this.hooks?.unwirePages(this, e.start, e.end);
     if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
       this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
     e.wiredCount = 0;
@@ -1706,6 +1805,211 @@ export class VmMap {
     for (let e = this.#tree.first; e !== null; e = e.next)
       if (e.wiredCount > 0) n += e.end - e.start;
     return n;
+  }
+
+  // ---------------------------------------------------------------- fault lookup
+
+  /** The reused result of lookup() (no allocation per fault). */
+  readonly #info: LookupInfo = {
+    entry: null as unknown as VmMapEntry,
+    object: null as unknown as VmObject,
+    pindex: 0,
+    prot: 0,
+    wired: false,
+  };
+
+  /**
+   * vm_map_lookup: finds what the fault handler needs for an access of type `faultType`
+   * (PROT_* bits, plus VM_PROT_FAULT_LOOKUP from the fault handler, which allows stack growth,
+   * and VM_PROT_COPY). Gives NEEDS_COPY entries their shadow object on a write and objectless
+   * entries an anonymous object. On success the map is left **read-locked** and `info` (valid
+   * until the next lookup) is filled in: release with {@link lookupDone}. Returns
+   * KERN_INVALID_ADDRESS (unmapped) or KERN_PROTECTION_FAILURE with no lock held.
+   */
+  lookup(va: number, faultType: number): { rv: KernReturn; info: LookupInfo } {
+    const fn = "vm_map_lookup";
+    kassert(this.objects !== null, fn, "the map has no object context");
+    for (;;) {
+      this.lockRead();
+      let entry = this.#lookup(va);
+      if (entry === null || va >= entry.end) {
+        this.unlockRead();
+        return { rv: KERN_INVALID_ADDRESS, info: this.#info };
+      }
+      let prot = entry.protection;
+      if ((faultType & VM_PROT_FAULT_LOOKUP) !== 0) {
+        if (
+          prot === VM_PROT_NONE &&
+          (entry.eflags & (MAP_ENTRY_STACK_GAP_DN | MAP_ENTRY_STACK_GAP_UP)) !== 0
+        ) {
+          this.unlockRead();
+          this.lock();
+          const main = va >= this.maxSaddr && va < this.stackTop;
+          const g = this.growStackLocked(va, main, this.ssize);
+          if (g.rv === KERN_SUCCESS && main) this.ssize += g.grow;
+          this.unlock();
+          if (g.rv === KERN_SUCCESS && g.grow > 0) continue;
+          this.lockRead();
+          entry = this.#lookup(va)!;
+          prot = entry.protection;
+        }
+        faultType &= ~VM_PROT_FAULT_LOOKUP;
+      }
+      let want = faultType & VM_PROT_ALL;
+      if ((want & ~prot) !== 0 || prot === VM_PROT_NONE) {
+        this.unlockRead();
+        return { rv: KERN_PROTECTION_FAILURE, info: this.#info };
+      }
+      if (
+        (faultType & VM_PROT_COPY) !== 0 &&
+        (entry.maxProtection & VM_PROT_WRITE) === 0 &&
+        (entry.eflags & MAP_ENTRY_COW) === 0
+      ) {
+        this.unlockRead();
+        return { rv: KERN_PROTECTION_FAILURE, info: this.#info };
+      }
+      const wired = entry.wiredCount !== 0;
+      if (wired) want = prot;
+      if ((entry.eflags & MAP_ENTRY_NEEDS_COPY) !== 0) {
+        if ((want & VM_PROT_WRITE) !== 0 || (faultType & VM_PROT_COPY) !== 0) {
+          if (this.lockUpgrade() !== 0) continue;
+          const size = entry.end - entry.start;
+          if (entry.object === null) {
+            entry.object = VmObject.allocateAnon(this.objects, size / this.pageSize);
+            entry.offset = 0;
+          } else {
+            const r = entry.object.shadow(entry.offset, size, false);
+            entry.object = r.object;
+            entry.offset = r.offset;
+          }
+          entry.eflags &= ~MAP_ENTRY_NEEDS_COPY;
+          this.lockDowngrade();
+        } else prot &= ~VM_PROT_WRITE;
+      }
+      if (entry.object === null) {
+        if (this.lockUpgrade() !== 0) continue;
+        this.#entryBack(entry);
+        this.lockDowngrade();
+      }
+      const info = this.#info;
+      info.entry = entry;
+      info.object = entry.object!;
+      info.pindex = (va - entry.start + entry.offset) / this.pageSize;
+      info.pindex = Math.floor(info.pindex);
+      info.prot = prot;
+      info.wired = wired;
+      return { rv: KERN_SUCCESS, info };
+    }
+  }
+
+  /** vm_map_lookup_done: releases the read lock left by a successful lookup. */
+  lookupDone(): void {
+    this.unlockRead();
+  }
+
+  // ---------------------------------------------------------------- fork
+
+  /**
+   * vmspace_fork: fills the empty map `child` from this one, entry by entry, by inheritance:
+   * NONE leaves a hole; SHARE makes both name the same object (creating it now if needed, and
+   * giving a NEEDS_COPY parent entry its shadow first); COPY makes both copy-on-write over the
+   * same object (the parent's writable translations are write-protected), except that a wired
+   * writable entry is copied eagerly; ZERO gives the child fresh zero-fill memory. Guard
+   * entries with any inheritance but NONE are copied as guards. Takes both locks.
+   */
+  fork(child: VmMap): KernReturn {
+    kassert(child.nentries === 0, "vmspace_fork", "child map is not empty");
+    kassert(child.pageSize === this.pageSize, "vmspace_fork", "page sizes differ");
+    this.lock();
+    child.lock();
+    try {
+      child.#anonLoc = this.#anonLoc;
+      child.#flags |= this.#flags & (MAP_ASLR | MAP_ASLR_IGNSTART | MAP_ASLR_STACK | MAP_WXORX);
+      child.stackTop = this.stackTop;
+      child.maxSaddr = this.maxSaddr;
+      child.ssize = this.ssize;
+      const ps = this.pageSize;
+      for (let e = this.#tree.first; e !== null; e = e.next) {
+        kassert((e.eflags & MAP_ENTRY_IS_SUB_MAP) === 0, "vmspace_fork", "submap entry");
+        let inh = e.inheritance;
+        if ((e.eflags & MAP_ENTRY_GUARD) !== 0 && inh !== VM_INHERIT_NONE) inh = VM_INHERIT_COPY;
+        if (inh === VM_INHERIT_NONE) continue;
+        const n = new VmMapEntry();
+        n.copyFrom(e);
+        n.wiredCount = 0;
+        n.readAhead = VM_FAULT_READ_AHEAD_INIT;
+        n.nextRead = e.nextRead;
+        const pages = (e.end - e.start) / ps;
+        if (inh === VM_INHERIT_SHARE) {
+          if (e.object === null) this.#entryBack(e);
+          if ((e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0) {
+            const r = e.object!.shadow(e.offset, e.end - e.start, true);
+            e.object = r.object;
+            e.offset = r.offset;
+            e.eflags &= ~MAP_ENTRY_NEEDS_COPY;
+          } else e.object!.reference();
+          e.object!.flags &= ~OBJ_ONEMAPPING;
+          n.object = e.object;
+          n.offset = e.offset;
+          n.eflags = e.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION);
+        } else if (inh === VM_INHERIT_COPY) {
+          n.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WRITECNT);
+          n.object = null;
+          if ((e.eflags & MAP_ENTRY_GUARD) === 0) {
+            if (e.wiredCount === 0 || (e.protection & VM_PROT_WRITE) === 0) {
+              if ((e.eflags & MAP_ENTRY_NEEDS_COPY) === 0 && this.pmap !== null)
+                this.pmap.protect(e.start, e.end, e.protection & ~VM_PROT_WRITE);
+              if (e.object !== null) {
+                if (e.object.isAnon) {
+                  if (e.object.ctx !== null) e.object.collapse();
+                  if ((e.object.flags & OBJ_ONEMAPPING) !== 0 && e.object.ctx !== null) {
+                    const o = e.object.split(e.offset, pages);
+                    if (o !== e.object) {
+                      e.object = o;
+                      e.offset = 0;
+                    }
+                  }
+                }
+                e.object.reference();
+                e.object.flags &= ~OBJ_ONEMAPPING;
+                n.object = e.object;
+                n.offset = e.offset;
+                e.eflags |= MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY;
+                n.eflags |= MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY;
+              } else n.offset = 0;
+            } else {
+              n.object =
+                this.objects !== null
+                  ? VmObject.copyWindow(e.object, this.objects, e.offset, pages)
+                  : VmObject.allocateAnon(null, pages);
+              n.offset = 0;
+              n.eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
+            }
+          }
+        } else {
+          // VM_INHERIT_ZERO
+          n.eflags =
+            e.eflags &
+            ~(
+              MAP_ENTRY_USER_WIRED |
+              MAP_ENTRY_IN_TRANSITION |
+              MAP_ENTRY_WRITECNT |
+              MAP_ENTRY_VN_EXEC |
+              MAP_ENTRY_SPLIT_BOUNDARY_MASK
+            );
+          n.inheritance = VM_INHERIT_ZERO;
+          n.object = null;
+          n.offset = 0;
+        }
+        child.#link(n);
+        if ((n.eflags & MAP_ENTRY_GUARD) === 0) child.#size += n.end - n.start;
+        child.#tryMerge(n.prev, n);
+      }
+      return KERN_SUCCESS;
+    } finally {
+      child.unlock();
+      this.unlock();
+    }
   }
 
   // ---------------------------------------------------------------- inspection and audit

@@ -1,18 +1,30 @@
 /**
- * vm_object: the backing store of a mapping.
+ * vm_object: the backing store of mappings, and all copy-on-write logic (STYLE habit 8).
  *
- * This file holds what the map layer needs of an object: its type, size in pages, reference
- * count, flags (ANON, ONEMAPPING) and the coalescing rule of vm_object_coalesce. Resident
- * pages, shadow chains, collapse and split are added by the object layer proper; all
- * copy-on-write logic is to live in this folder (STYLE habit 8).
+ * An object holds resident pages (page index -> frame) and may be a *shadow* of a backing
+ * object: page p of the shadow stands for page p + backingObjectOffset/pageSize of the backing
+ * object until the shadow gets its own copy. A fork marks both sides' entries NEEDS_COPY over
+ * one object; the first write through either entry gives it a shadow (shadow()), and the
+ * written page is copied into the shadow (the fault handler does the copy). When a backing
+ * object is referenced only by its one shadow, collapse() merges it into the shadow, so chains
+ * do not grow without bound; when a shadow hides every page of its backing object within its
+ * window, collapse() *bypasses* the backing object instead.
  *
- * Reference counting pairs `reference()` with `deallocate()` (STYLE habit 10): each map
- * entry that names an object holds one reference; the last deallocate terminates the object.
+ * Reference counting pairs reference() with deallocate() (STYLE habit 10): each map entry
+ * naming an object holds one reference, each shadow holds one on its backing object. The last
+ * deallocate terminates the object: its pages are unmapped everywhere and freed, then its
+ * backing object loses the reference (iteratively, not recursively).
  *
- * Guarded by: the object lock (single-threaded here: any caller).
+ * Objects live in an ObjectContext (physical memory, reverse map, registry of live objects);
+ * objects made without one (a VmMap used alone) can name ranges but never hold pages.
+ *
+ * Guarded by: the object lock (one thread: any caller holding the map lock of a map that
+ * names the object).
  */
 
-import { kassert } from "../base/assert.js";
+import { kassert, panic } from "../base/assert.js";
+import type { PhysMem } from "../page/PhysMem.js";
+import type { PvTable } from "../pmap/Pmap.js";
 
 export const OBJ_FICTITIOUS = 0x0001;
 export const OBJ_UNMANAGED = 0x0002;
@@ -31,11 +43,43 @@ export const OBJ_ONEMAPPING = 0x2000;
 
 export type ObjectType = "default" | "swap" | "vnode" | "device" | "phys" | "dead";
 
+/** Counters kept by the object layer (part of sys.stats()). */
+export interface ObjectStats {
+  shadowsCreated: number;
+  collapses: number;
+  bypasses: number;
+  splits: number;
+}
+
+/** Where objects get their pages, and the registry of live objects. */
+export class ObjectContext {
+  readonly mem: PhysMem;
+  readonly pv: PvTable;
+  /** Live objects by id. */
+  readonly objects = new Map<number, VmObject>();
+  readonly stats: ObjectStats = { shadowsCreated: 0, collapses: 0, bypasses: 0, splits: 0 };
+  /**
+   * Called when a frame is needed and none is free; returns true if it freed some (the page
+   * daemon installs itself here). Default: nothing can be reclaimed.
+   */
+  reclaim: () => boolean = () => false;
+  /** Observer of object events (shadow, collapse, bypass, split); null = nobody listens. */
+  onEvent: ((kind: "shadow" | "collapse" | "bypass" | "split", obj: VmObject) => void) | null =
+    null;
+
+  constructor(mem: PhysMem, pv: PvTable) {
+    this.mem = mem;
+    this.pv = pv;
+  }
+}
+
 let nextObjectId = 1;
 
 export class VmObject {
-  /** Unique id, for descriptions (constant). */
+  /** Unique id (constant). */
   readonly id: number;
+  /** Page source, or null for objects that never hold pages (constant). */
+  readonly ctx: ObjectContext | null;
   /** Pager type (object lock). */
   type: ObjectType;
   /** Size in pages (object lock). */
@@ -47,31 +91,54 @@ export class VmObject {
   /** Object this one shadows, and the byte offset of our page 0 in it (object lock). */
   backingObject: VmObject | null = null;
   backingObjectOffset = 0;
-  /** Number of objects whose backing object this is (object lock). */
-  shadowCount = 0;
+  /** Objects whose backing object this is (object lock). */
+  readonly shadows = new Set<VmObject>();
+  /** Resident pages: page index -> frame (object lock). */
+  readonly pages = new Map<number, number>();
 
-  constructor(type: ObjectType, sizePages: number, flags: number) {
+  constructor(ctx: ObjectContext | null, type: ObjectType, sizePages: number, flags: number) {
     this.id = nextObjectId++;
+    this.ctx = ctx;
     this.type = type;
     this.size = sizePages;
     this.flags = flags;
+    if (ctx !== null) ctx.objects.set(this.id, this);
   }
 
   /**
    * vm_object_allocate_anon: a fresh anonymous object of `sizePages` pages, flags
-   * ANON | ONEMAPPING, one reference.
+   * ANON | ONEMAPPING, one reference, no pages.
    */
-  static allocateAnon(sizePages: number): VmObject {
-    return new VmObject("default", sizePages, OBJ_ANON | OBJ_ONEMAPPING);
+  static allocateAnon(ctx: ObjectContext | null, sizePages: number): VmObject {
+    return new VmObject(ctx, "default", sizePages, OBJ_ANON | OBJ_ONEMAPPING);
   }
 
   get isAnon(): boolean {
     return (this.flags & OBJ_ANON) !== 0;
   }
-
   get isDead(): boolean {
     return (this.flags & OBJ_DEAD) !== 0;
   }
+  get shadowCount(): number {
+    return this.shadows.size;
+  }
+  /** Number of resident pages. */
+  get residentCount(): number {
+    return this.pages.size;
+  }
+  /** Objects from this one down its backing chain (1 = no backing object). */
+  get chainLength(): number {
+    let n = 0;
+    for (let o: VmObject | null = this; o !== null; o = o.backingObject) n++;
+    return n;
+  }
+
+  #ctx(fn: string): ObjectContext {
+    if (this.ctx === null) panic(fn, `object ${this.id} has no page context`);
+    return this.ctx;
+  }
+
+  // ------------------------------------------------------------ references
 
   /** vm_object_reference: one more reference. */
   reference(): void {
@@ -81,7 +148,8 @@ export class VmObject {
 
   /**
    * vm_object_deallocate: drops one reference. An anonymous object left with one reference
-   * regains ONEMAPPING; at zero the object is terminated and its backing object released.
+   * and no shadow regains ONEMAPPING; one left with one reference held by its only shadow is
+   * collapsed into that shadow; at zero it is terminated and its backing object released.
    */
   deallocate(): void {
     let obj: VmObject | null = this;
@@ -89,42 +157,223 @@ export class VmObject {
       kassert(obj.refCount > 0, "vm_object_deallocate", `object ${obj.id} has no references`);
       obj.refCount--;
       if (obj.refCount > 0) {
-        if (obj.refCount === 1 && obj.isAnon) obj.flags |= OBJ_ONEMAPPING;
+        if (obj.refCount === 1 && obj.isAnon) {
+          if (obj.shadows.size === 0) obj.flags |= OBJ_ONEMAPPING;
+          else if (obj.shadows.size === 1) {
+            const [shadow] = obj.shadows;
+            if (shadow.isAnon) shadow.collapse();
+          }
+        }
         return;
       }
       const backing: VmObject | null = obj.backingObject;
-      obj.terminate();
+      obj.#terminate();
       obj = backing;
     }
   }
 
-  /** vm_object_terminate: the object is dead; its pages are freed. */
-  terminate(): void {
+  /** vm_object_terminate: frees every page and unlinks from the backing object. */
+  #terminate(): void {
+    kassert(this.shadows.size === 0, "vm_object_terminate", `object ${this.id} still shadowed`);
+    this.removePages(0, Number.MAX_SAFE_INTEGER);
     if (this.backingObject !== null) {
-      this.backingObject.shadowCount--;
+      this.backingObject.shadows.delete(this);
       this.backingObject = null;
     }
-    this.removePages(0, this.size);
     this.flags |= OBJ_DEAD;
     this.type = "dead";
+    this.ctx?.objects.delete(this.id);
+  }
+
+  // ------------------------------------------------------------ pages
+
+  /** The frame of resident page `pindex`, or -1. */
+  pageLookup(pindex: number): number {
+    const f = this.pages.get(pindex);
+    return f === undefined ? -1 : f;
   }
 
   /**
-   * vm_object_page_remove: frees the resident pages with index in [start, end). The map
-   * layer calls it when a one-mapping anonymous range is unmapped. Pages are owned by the
-   * page layer; an object that has none has nothing to free.
+   * vm_page_alloc: a new zero-filled page at `pindex`; -1 when memory is exhausted even after
+   * asking the context to reclaim.
+   */
+  pageAlloc(pindex: number): number {
+    const ctx = this.#ctx("vm_page_alloc");
+    kassert(!this.pages.has(pindex), "vm_page_alloc", `page ${pindex} of object ${this.id} exists`);
+    let f = ctx.mem.alloc(this.id, pindex);
+    while (f < 0 && ctx.reclaim()) f = ctx.mem.alloc(this.id, pindex);
+    if (f >= 0) this.pages.set(pindex, f);
+    return f;
+  }
+
+  /** vm_page_free of one resident page: unmapped everywhere first. */
+  pageFree(pindex: number): void {
+    const f = this.pages.get(pindex);
+    if (f === undefined) return;
+    const ctx = this.#ctx("vm_page_free");
+    ctx.pv.removeAll(f);
+    while (ctx.mem.wire[f] > 0) ctx.mem.unwireFrame(f);
+    ctx.mem.free(f);
+    this.pages.delete(pindex);
+  }
+
+  /**
+   * vm_object_page_remove: frees the resident pages with index in [start, end), unmapping them
+   * from every pmap first.
    */
   removePages(start: number, end: number): void {
     kassert(start <= end, "vm_object_page_remove", "inverted range");
+    if (this.pages.size === 0) return;
+    if (end - start < this.pages.size) {
+      for (let p = start; p < end; p++) if (this.pages.has(p)) this.pageFree(p);
+    } else {
+      for (const p of [...this.pages.keys()]) if (p >= start && p < end) this.pageFree(p);
+    }
+  }
+
+  /** Moves resident page `from` of this object to index `to` of `dst` (vm_page_rename). */
+  #pageRename(from: number, dst: VmObject, to: number): void {
+    const f = this.pages.get(from)!;
+    this.pages.delete(from);
+    dst.pages.set(to, f);
+    const mem = this.#ctx("vm_page_rename").mem;
+    mem.owner[f] = dst.id;
+    mem.pindex[f] = to;
   }
 
   /**
-   * vm_object_coalesce: can an anonymous object that maps `prevSize` bytes at byte offset
-   * `prevOffset` be extended by `nextSize` bytes so that one mapping may grow into it?
-   * On success the object covers the new range (stale pages there are freed).
+   * Looks page `pindex` up through the shadow chain. Returns the object that has it (or null)
+   * and sets `chainPindex` to its index there.
+   */
+  lookupChain(pindex: number): VmObject | null {
+    let p = pindex;
+    for (let o: VmObject | null = this; o !== null; o = o.backingObject) {
+      if (p >= o.size && o !== this) return null;
+      if (o.pages.has(p)) {
+        VmObject.chainPindex = p;
+        return o;
+      }
+      p += o.backingObjectOffset / this.#ctx("vm_object_lookup_chain").mem.pageSize;
+    }
+    return null;
+  }
+  /** Result slot of {@link lookupChain} (avoids allocating a pair per lookup). */
+  static chainPindex = 0;
+
+  // ------------------------------------------------------------ copy-on-write
+
+  /**
+   * vm_object_shadow: returns the object an entry should name after its first copy-on-write
+   * fault, and the offset in it. If `this` is anonymous and referenced once (the entry owns it
+   * outright) there is nothing to shadow: returns `this` at `offset`. Otherwise a new anonymous
+   * object of `length` bytes backed by `this` at `offset`; the caller's reference to `this`
+   * becomes the shadow's backing reference. `shared` gives the shadow a second reference and
+   * clears its ONEMAPPING (fork of a SHARE entry).
+   */
+  shadow(offset: number, length: number, shared: boolean): { object: VmObject; offset: number } {
+    if (this.isAnon && this.refCount === 1 && !shared) return { object: this, offset };
+    const ctx = this.ctx;
+    const ps = ctx !== null ? ctx.mem.pageSize : 4096;
+    const s = VmObject.allocateAnon(ctx, Math.ceil(length / ps));
+    s.backingObject = this;
+    s.backingObjectOffset = offset;
+    this.shadows.add(s);
+    if (this.isAnon) this.flags &= ~OBJ_ONEMAPPING;
+    if (shared) {
+      s.refCount++;
+      s.flags &= ~OBJ_ONEMAPPING;
+    }
+    if (ctx !== null) {
+      ctx.stats.shadowsCreated++;
+      ctx.onEvent?.("shadow", s);
+    }
+    return { object: s, offset: 0 };
+  }
+
+  /**
+   * vm_object_collapse: while the backing object is anonymous, either merge it into this one
+   * (it is referenced only by us) or bypass it (we hide every one of its pages in our window).
+   */
+  collapse(): void {
+    for (;;) {
+      const b = this.backingObject;
+      if (b === null || !b.isAnon || !this.isAnon) return;
+      const ctx = this.#ctx("vm_object_collapse");
+      const shift = this.backingObjectOffset / ctx.mem.pageSize;
+      if (b.refCount === 1) {
+        // Collapse: take the backing object's pages, then its place in the chain.
+        for (const bp of [...b.pages.keys()]) {
+          const np = bp - shift;
+          if (np < 0 || np >= this.size || this.pages.has(np)) b.pageFree(bp);
+          else b.#pageRename(bp, this, np);
+        }
+        const bb = b.backingObject;
+        this.backingObject = bb;
+        this.backingObjectOffset += b.backingObjectOffset;
+        if (bb !== null) {
+          bb.shadows.delete(b);
+          bb.shadows.add(this);
+          b.backingObject = null;
+        }
+        b.shadows.delete(this);
+        b.refCount = 0;
+        b.#terminate();
+        ctx.stats.collapses++;
+        ctx.onEvent?.("collapse", this);
+        continue;
+      }
+      // Bypass: only if every backing page in our window is shadowed by one of ours.
+      for (const bp of b.pages.keys()) {
+        const np = bp - shift;
+        if (np >= 0 && np < this.size && !this.pages.has(np)) return;
+      }
+      const bb = b.backingObject;
+      this.backingObject = bb;
+      this.backingObjectOffset += b.backingObjectOffset;
+      if (bb !== null) {
+        bb.reference();
+        bb.shadows.add(this);
+      }
+      b.shadows.delete(this);
+      ctx.stats.bypasses++;
+      ctx.onEvent?.("bypass", this);
+      b.deallocate();
+    }
+  }
+
+  /**
+   * vm_object_split: an entry mapping pages [offset/ps, offset/ps + pages) of this one-mapping
+   * anonymous object, shared with other entries of the same mapping, takes those pages into a
+   * new object of its own. Returns the new object (the caller's entry now names it at offset 0
+   * and the caller's reference to `this` has been dropped), or `this` when no split is needed.
+   */
+  split(offset: number, pages: number): VmObject {
+    if (!this.isAnon || (this.flags & OBJ_ONEMAPPING) === 0 || this.refCount <= 1) return this;
+    const ctx = this.#ctx("vm_object_split");
+    const first = offset / ctx.mem.pageSize;
+    const n = VmObject.allocateAnon(ctx, pages);
+    for (const p of [...this.pages.keys()])
+      if (p >= first && p < first + pages) this.#pageRename(p, n, p - first);
+    if (this.backingObject !== null) {
+      n.backingObject = this.backingObject;
+      n.backingObjectOffset = this.backingObjectOffset + offset;
+      this.backingObject.reference();
+      this.backingObject.shadows.add(n);
+    }
+    ctx.stats.splits++;
+    ctx.onEvent?.("split", n);
+    this.deallocate();
+    return n;
+  }
+
+  /**
+   * vm_object_coalesce: can this anonymous object, mapped for `prevSize` bytes at byte offset
+   * `prevOffset`, grow by `nextSize` bytes so that one mapping may extend into it? On success
+   * the object covers the new range and stale pages there are freed.
    */
   coalesce(prevOffset: number, prevSize: number, nextSize: number, pageSize: number): boolean {
     if (!this.isAnon) return false;
+    if (this.ctx !== null) this.collapse();
     if (this.backingObject !== null) return false;
     const nextPindex = prevOffset / pageSize + prevSize / pageSize;
     const nextPages = nextSize / pageSize;
@@ -133,5 +382,53 @@ export class VmObject {
     this.removePages(nextPindex, nextPindex + nextPages);
     if (nextPindex + nextPages > this.size) this.size = nextPindex + nextPages;
     return true;
+  }
+
+  /**
+   * vm_fault_copy_entry's copy: a new anonymous object of `pages` pages holding a private copy
+   * of what `src` (through its chain) shows at byte `offset` onwards; pages nobody has are left
+   * to zero fill. Returns null when physical memory runs out (nothing is left allocated).
+   */
+  static copyWindow(
+    src: VmObject | null,
+    ctx: ObjectContext,
+    offset: number,
+    pages: number,
+  ): VmObject {
+    const n = VmObject.allocateAnon(ctx, pages);
+    if (src === null) return n;
+    const ps = ctx.mem.pageSize;
+    const first = offset / ps;
+    const upto = src.size > first ? Math.min(pages, src.size - first) : 0;
+    for (let p = 0; p < upto; p++) {
+      const o = src.lookupChain(first + p);
+      if (o === null) continue;
+      const from = o.pages.get(VmObject.chainPindex)!;
+      const to = n.pageAlloc(p);
+      if (to < 0) panic("vm_fault_copy_entry", "out of physical memory");
+      ctx.mem.copyFrame(from, to);
+    }
+    return n;
+  }
+
+  /** Checks this object's own invariants; panics on the first broken one. */
+  check(): void {
+    const fn = "vm_object_check";
+    if (this.isDead) panic(fn, `object ${this.id} is dead but still referenced`);
+    if (this.refCount < 1) panic(fn, `object ${this.id} has ${this.refCount} references`);
+    if (this.shadows.size > this.refCount)
+      panic(fn, `object ${this.id}: ${this.shadows.size} shadows hold only ${this.refCount} refs`);
+    const b = this.backingObject;
+    if (b !== null && !b.shadows.has(this))
+      panic(fn, `object ${this.id} missing from backing list`);
+    for (const s of this.shadows)
+      if (s.backingObject !== this) panic(fn, `shadow ${s.id} does not point at ${this.id}`);
+    if (this.ctx !== null) {
+      const mem = this.ctx.mem;
+      for (const [p, f] of this.pages) {
+        if (mem.owner[f] !== this.id || mem.pindex[f] !== p)
+          panic(fn, `frame ${f} metadata does not say object ${this.id} page ${p}`);
+      }
+    }
   }
 }

@@ -1,0 +1,119 @@
+/**
+ * The whole-system audit (STYLE habits 6 and 12): every structure of every layer is walked and
+ * every cached or derived value recomputed and compared. Used after every step of the
+ * differential tests and by `--paranoid` replays. Throws VmPanic on the first broken
+ * invariant, naming it.
+ *
+ * Per layer: physical-memory queues (PhysMem.check), each map (VmMap.check: tree, gaps, sizes,
+ * merge rule), each pmap (Pmap.check: counters, reverse map, TLB never more permissive than its
+ * PTE). Across layers:
+ *  - every object's reference count equals the map entries naming it plus the shadows backed
+ *    by it, and every live object is reachable from some entry (no leak);
+ *  - every frame in use belongs to a live object that lists it at that index;
+ *  - every PTE maps, at address va, the frame that the entry covering va finds first in its
+ *    object's shadow chain; it is writable only if the entry is writable, not NEEDS_COPY, and
+ *    the page is the top object's own; it is wired iff the entry is; a frame's wire count
+ *    equals the number of wired PTEs mapping it;
+ *  - the reverse map holds exactly one entry per valid PTE;
+ *  - the user-wired page count equals the USER_WIRED pages of all maps.
+ */
+
+import { panic } from "../base/assert.js";
+import { MAP_ENTRY_NEEDS_COPY, MAP_ENTRY_USER_WIRED } from "../base/flags.js";
+import { VM_PROT_WRITE } from "../base/prot.js";
+import type { VmMap } from "../map/VmMap.js";
+import { VmObject } from "../object/VmObject.js";
+import { Q_FREE } from "../page/PhysMem.js";
+import { PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
+import type { VmSystem } from "../process/VmSystem.js";
+
+const FN = "vm_audit";
+
+/** Audits one map (entries and tree). */
+export function auditMap(map: VmMap): void {
+  map.check();
+}
+
+/** Audits the whole system; throws VmPanic on the first broken invariant. */
+export function auditSystem(sys: VmSystem): void {
+  const mem = sys.mem;
+  mem.check();
+  const refs = new Map<VmObject, number>();
+  const reachable = new Set<VmObject>();
+  const wiredPtes = new Map<number, number>();
+  let ptes = 0;
+  let userWired = 0;
+  const ps = sys.pageSize;
+  for (const p of sys.processes()) {
+    p.map.check();
+    p.pmap.check();
+    for (const e of p.map.entries()) {
+      if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) userWired += (e.end - e.start) / ps;
+      if (e.object !== null) {
+        refs.set(e.object, (refs.get(e.object) ?? 0) + 1);
+        for (let o: VmObject | null = e.object; o !== null; o = o.backingObject) reachable.add(o);
+      }
+    }
+    for (const [va, pte] of p.pmap.mappings()) {
+      ptes++;
+      const f = pte >>> 8;
+      const r = p.map.lookupEntry(va);
+      if (!r.found) panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} outside any entry`);
+      const e = r.entry!;
+      if (e.object === null)
+        panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} of objectless entry`);
+      const holder = e.object.lookupChain((va - e.start + e.offset) / ps);
+      if (holder === null || holder.pages.get(holderIndex()) !== f)
+        panic(
+          FN,
+          `pid ${p.pid}: PTE at 0x${va.toString(16)} maps frame ${f}, not the chain's page`,
+        );
+      const perm = (pte & PTE_R ? 1 : 0) | (pte & PTE_W ? 2 : 0) | (pte & PTE_X ? 4 : 0);
+      if ((perm & ~e.protection) !== 0)
+        panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} exceeds the entry protection`);
+      if (
+        (perm & VM_PROT_WRITE) !== 0 &&
+        ((e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0 || holder !== e.object)
+      )
+        panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} writable over a copy-on-write page`);
+      const wired = (pte & PTE_WIRED) !== 0;
+      if (wired) wiredPtes.set(f, (wiredPtes.get(f) ?? 0) + 1);
+      if (wired && e.wiredCount === 0)
+        panic(FN, `pid ${p.pid}: wired PTE at 0x${va.toString(16)} in an unwired entry`);
+    }
+    for (const e of p.map.entries()) {
+      if (e.wiredCount === 0 || e.object === null) continue;
+      for (let va = e.start; va < e.end; va += ps) {
+        const pte = p.pmap.extract(va);
+        if (pte === 0 || (pte & PTE_WIRED) === 0)
+          panic(FN, `pid ${p.pid}: wired entry page 0x${va.toString(16)} not wired in the pmap`);
+      }
+    }
+  }
+  for (const obj of sys.objects.objects.values()) {
+    obj.check();
+    for (const _s of obj.shadows) refs.set(obj, (refs.get(obj) ?? 0) + 1);
+    const expect = refs.get(obj) ?? 0;
+    if (obj.refCount !== expect)
+      panic(FN, `object ${obj.id}: refCount ${obj.refCount}, but ${expect} references exist`);
+    if (!reachable.has(obj)) panic(FN, `object ${obj.id} is alive but unreachable (leak)`);
+  }
+  for (const o of reachable)
+    if (!sys.objects.objects.has(o.id)) panic(FN, `object ${o.id} is used but not registered`);
+  for (let f = 0; f < mem.nframes; f++) {
+    if (mem.queue[f] === Q_FREE) continue;
+    const o = sys.objects.objects.get(mem.owner[f]);
+    if (o === undefined || o.pages.get(mem.pindex[f]) !== f)
+      panic(FN, `frame ${f} in use but not held by its owner object ${mem.owner[f]}`);
+    if (mem.wire[f] !== (wiredPtes.get(f) ?? 0))
+      panic(FN, `frame ${f}: wire count ${mem.wire[f]} but ${wiredPtes.get(f) ?? 0} wired PTEs`);
+  }
+  if (sys.pv.used !== ptes) panic(FN, `reverse map has ${sys.pv.used} entries for ${ptes} PTEs`);
+  if (sys.wireCounter.userWired !== userWired)
+    panic(FN, `user-wired count ${sys.wireCounter.userWired}, maps say ${userWired}`);
+}
+
+/** The page index the last lookupChain stopped at. */
+function holderIndex(): number {
+  return VmObject.chainPindex;
+}

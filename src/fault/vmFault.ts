@@ -1,0 +1,255 @@
+/**
+ * The fault handler: the one place that stitches map, object, page and pmap together
+ * (STYLE.md). FreeBSD sys/vm/vm_fault.c restated:
+ *
+ * 1. vm_map_lookup (map layer) validates the access against the entry, grows a stack when the
+ *    fault hits a stack gap, gives a NEEDS_COPY entry its shadow on a write, and returns the
+ *    top object and page index with the protection to map.
+ * 2. The shadow chain is walked from the top object. A resident page in the top object is a
+ *    *soft* fault. A page found in a backing object is mapped read-only for a read, and copied
+ *    into the top object for a write (copy on write) — or *moved* there when the backing object
+ *    is anonymous and referenced only by the top object. Nothing found: the page is zero-filled
+ *    in the top object.
+ * 3. pmap_enter maps it; on a soft fault (and a copy on write) neighbouring resident pages are
+ *    prefaulted read-only in the spiral order -1, +1, -2, +2, ... up to 4 pages each way, stopping
+ *    at the first neighbour with no page in the chain (vm_fault_prefault).
+ * The state of one fault lives in one place (the locals of vmFault; STYLE habit 7); if the map
+ * changes while a page is being made, the fault starts again from the lookup.
+ *
+ * Guarded by: takes the map read lock through vm_map_lookup; objects and pages are touched
+ * under it.
+ */
+
+import { panic } from "../base/assert.js";
+import { MAP_ENTRY_NOFAULT } from "../base/flags.js";
+import {
+  KERN_OUT_OF_BOUNDS,
+  KERN_RESOURCE_SHORTAGE,
+  KERN_SUCCESS,
+  type KernReturn,
+} from "../base/kern.js";
+import { VM_PROT_FAULT_LOOKUP, VM_PROT_WRITE, type VmProt } from "../base/prot.js";
+import type { EventHub } from "../events/events.js";
+import type { VmMap } from "../map/VmMap.js";
+import type { VmMapEntry } from "../map/VmMapEntry.js";
+import { type ObjectContext, VmObject } from "../object/VmObject.js";
+import { PG_DIRTY } from "../page/PhysMem.js";
+import { type Pmap, PTE_WIRED } from "../pmap/Pmap.js";
+
+/** VM_FAULT_* flags. */
+export const VM_FAULT_NORMAL = 0;
+export const VM_FAULT_WIRE = 1;
+export const VM_FAULT_DIRTY = 2;
+export const VM_FAULT_NOFILL = 4;
+
+/** Prefault window (PFBAK, PFFOR). */
+export const PFBAK = 4;
+export const PFFOR = 4;
+
+/** Counters of the fault handler (part of sys.stats()). */
+export interface FaultStats {
+  /** Every call of vmFault. */
+  faults: number;
+  /** Page already resident in the top object. */
+  soft: number;
+  /** Zero-filled pages. */
+  zeroFill: number;
+  /** Copy-on-write copies, and copy-on-write moves of a sole backing object's page. */
+  cowCopies: number;
+  cowMoves: number;
+  /** Read faults satisfied from a backing object (mapped read-only). */
+  shadowReads: number;
+  /** Pages entered by prefault. */
+  prefaulted: number;
+  /** Faults that failed (signal delivered). */
+  failed: number;
+}
+
+export function newFaultStats(): FaultStats {
+  return {
+    faults: 0,
+    soft: 0,
+    zeroFill: 0,
+    cowCopies: 0,
+    cowMoves: 0,
+    shadowReads: 0,
+    prefaulted: 0,
+    failed: 0,
+  };
+}
+
+/** What the fault handler needs besides the map and pmap: pages, counters, events. */
+export interface FaultContext {
+  readonly objects: ObjectContext;
+  readonly stats: FaultStats;
+  /** Events (emitted only while someone listens) and the faulting process's id. */
+  readonly events: EventHub;
+  readonly pid: number;
+}
+
+function emit(fc: FaultContext, kind: "zero" | "cow" | "soft" | "shadow", address: number): void {
+  if (fc.events.active) fc.events.emit({ type: "fault", pid: fc.pid, kind, address });
+}
+
+/**
+ * vm_fault: resolves an access of type `faultType` (one or more PROT_* bits) at `va` in `map`,
+ * whose physical map is `pmap`. `flags`: VM_FAULT_WIRE wires the page (and its translation).
+ * Returns KERN_SUCCESS, or the KERN_* code the caller turns into a signal
+ * (KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE, KERN_OUT_OF_BOUNDS, KERN_RESOURCE_SHORTAGE).
+ */
+export function vmFault(
+  fc: FaultContext,
+  map: VmMap,
+  pmap: Pmap,
+  va: number,
+  faultType: VmProt,
+  flags: number,
+): KernReturn {
+  const st = fc.stats;
+  st.faults++;
+  const ps = map.pageSize;
+  const vaPage = va - (va % ps);
+  const { rv, info } = map.lookup(vaPage, faultType | VM_PROT_FAULT_LOOKUP);
+  if (rv !== KERN_SUCCESS) {
+    st.failed++;
+    return rv;
+  }
+  const entry = info.entry;
+  if ((entry.eflags & MAP_ENTRY_NOFAULT) !== 0) panic("vm_fault", "fault on a NOFAULT entry");
+  const top = info.object;
+  const pindex = info.pindex;
+  let prot = info.prot;
+  const wired = info.wired || (flags & VM_FAULT_WIRE) !== 0;
+  // A wired entry faults with its whole protection (vm_fault: fault_type = entry prot).
+  const access = info.wired ? entry.protection : faultType;
+  const write = (access & VM_PROT_WRITE) !== 0;
+  const mem = fc.objects.mem;
+  try {
+    let frame = top.pageLookup(pindex);
+    let prefaultOk = true;
+    if (frame >= 0) {
+      st.soft++;
+      emit(fc, "soft", va);
+    } else {
+      const found = top.backingObject === null ? null : top.lookupChain(pindex);
+      if (found !== null) {
+        const fp = VmObject.chainPindex;
+        const src = found.pages.get(fp)!;
+        if (write) {
+          if (
+            found.isAnon &&
+            found.refCount === 1 &&
+            found.shadowCount === 1 &&
+            top.backingObject === found &&
+            mem.wire[src] === 0
+          ) {
+            // The backing object is ours alone: take its page instead of copying it.
+            fc.objects.pv.removeAll(src);
+            movePage(found, fp, top, pindex, mem);
+            frame = src;
+            st.cowMoves++;
+          } else {
+            frame = top.pageAlloc(pindex);
+            if (frame < 0) {
+              st.failed++;
+              return KERN_RESOURCE_SHORTAGE;
+            }
+            mem.copyFrame(src, frame);
+            st.cowCopies++;
+          }
+          mem.flags[frame] |= PG_DIRTY;
+          emit(fc, "cow", va);
+        } else {
+          frame = src;
+          prot &= ~VM_PROT_WRITE;
+          st.shadowReads++;
+          emit(fc, "shadow", va);
+        }
+      } else {
+        if ((flags & VM_FAULT_NOFILL) !== 0) {
+          st.failed++;
+          return KERN_OUT_OF_BOUNDS;
+        }
+        frame = top.pageAlloc(pindex);
+        if (frame < 0) {
+          st.failed++;
+          return KERN_RESOURCE_SHORTAGE;
+        }
+        mem.flags[frame] |= PG_DIRTY;
+        st.zeroFill++;
+        prefaultOk = false; // faultcount == 1: nothing around a fresh page to prefault
+        emit(fc, "zero", va);
+      }
+    }
+    const old = pmap.extract(vaPage);
+    const oldWired = old !== 0 && (old & PTE_WIRED) !== 0;
+    pmap.enter(vaPage, frame, prot, wired, access);
+    if (wired) {
+      if (!oldWired) mem.wireFrame(frame);
+      else if (old >>> 8 !== frame) {
+        mem.unwireFrame(old >>> 8);
+        mem.wireFrame(frame);
+      }
+    }
+    if (prefaultOk && !wired) prefault(fc, map, pmap, entry, vaPage);
+    return KERN_SUCCESS;
+  } finally {
+    map.lookupDone();
+  }
+}
+
+function movePage(
+  from: VmObject,
+  fp: number,
+  to: VmObject,
+  tp: number,
+  mem: ObjectContext["mem"],
+): void {
+  const f = from.pages.get(fp)!;
+  from.pages.delete(fp);
+  to.pages.set(tp, f);
+  mem.owner[f] = to.id;
+  mem.pindex[f] = tp;
+}
+
+/**
+ * vm_fault_prefault: maps resident neighbours of `va` read-only, in the order -1, +1, -2, +2, ...
+ * pages, inside the entry, at most PFBAK behind and PFFOR ahead; descends the shadow chain
+ * only through anonymous objects; stops at the first candidate with no page anywhere.
+ */
+export function prefault(
+  fc: FaultContext,
+  map: VmMap,
+  pmap: Pmap,
+  entry: VmMapEntry,
+  va: number,
+): void {
+  const ps = map.pageSize;
+  const starta = Math.max(entry.start, va - PFBAK * ps);
+  const top = entry.object;
+  if (top === null) return;
+  const n = 2 * Math.max(PFBAK, PFFOR);
+  for (let i = 0; i < n; i++) {
+    const d = ((i >> 1) + 1) * ((i & 1) === 0 ? -ps : ps);
+    const addr = va + d;
+    if (addr > va + PFFOR * ps) continue;
+    if (addr < starta || addr >= entry.end) continue;
+    if (pmap.extract(addr) !== 0) continue;
+    let o: VmObject | null = top;
+    let p = (addr - entry.start + entry.offset) / ps;
+    let frame = -1;
+    while (o !== null) {
+      const f = o.pageLookup(p);
+      if (f >= 0) {
+        frame = f;
+        break;
+      }
+      if (!o.isAnon) break;
+      p += o.backingObjectOffset / ps;
+      o = o.backingObject;
+    }
+    if (frame < 0) break;
+    pmap.enterQuick(addr, frame, entry.protection);
+    fc.stats.prefaulted++;
+  }
+}

@@ -1,0 +1,461 @@
+/**
+ * pmap(9): the software page table of one address space, and its TLB.
+ *
+ * Page table: a radix of leaves (Int32Array of LEAF_PAGES entries, one leaf per 512 pages like
+ * an x86 page-table page) in a Map keyed by the leaf number. A PTE is 0 (invalid) or
+ * `frame << 8 | bits` with the PTE_* bits below. The hardware would set PTE_A on any access and
+ * PTE_M on a write; here the access slow path does it when it fills the TLB.
+ *
+ * TLB: a direct-mapped cache of TLB_SIZE translations per pmap (as if tagged by ASID):
+ *   tlbTag  Float64Array  virtual page number, NaN when empty
+ *   tlbBase Int32Array    byte offset of the frame in physical memory
+ *   tlbPerm Uint8Array    accesses allowed without the slow path (PTE_R/W/X)
+ * A hit is three typed-array reads and no call. PTE_W is granted to the TLB only once PTE_M is
+ * set, and PTE_R/PTE_X only with PTE_A set, so the referenced and modified bits stay exact.
+ * Every change that removes or reduces a translation (remove, protect, clearing A or M)
+ * invalidates exactly the TLB slots of the pages it touched (the whole TLB when the range is
+ * larger than the TLB), and counts it in `tlbInvalidations`.
+ *
+ * Reverse map: the PvTable (shared by all pmaps of a system) lists, for each frame, the
+ * (pmap, va) pairs that map it, so a frame can be unmapped everywhere before it is freed or
+ * paged out (pmap_remove_all) and its modified/referenced state gathered.
+ *
+ * This layer knows frames and addresses only: it never imports object or map.
+ *
+ * Guarded by: the pmap lock (one thread: the caller holding the map lock).
+ */
+
+import { kassert, panic } from "../base/assert.js";
+import { VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE, type VmProt } from "../base/prot.js";
+import { PG_DIRTY, PG_REFERENCED, type PhysMem } from "../page/PhysMem.js";
+import type { MapPmap } from "./MapPmap.js";
+
+export const PTE_V = 0x01;
+export const PTE_R = 0x02;
+export const PTE_W = 0x04;
+export const PTE_X = 0x08;
+export const PTE_A = 0x10;
+export const PTE_M = 0x20;
+export const PTE_WIRED = 0x40;
+
+export const LEAF_SHIFT = 9;
+export const LEAF_PAGES = 1 << LEAF_SHIFT;
+export const TLB_SIZE = 256;
+const TLB_MASK = TLB_SIZE - 1;
+
+/** PROT_* bits to PTE permission bits. */
+export function protToPte(prot: VmProt): number {
+  return (
+    (prot & VM_PROT_READ ? PTE_R : 0) |
+    (prot & VM_PROT_WRITE ? PTE_W : 0) |
+    (prot & VM_PROT_EXECUTE ? PTE_X : 0)
+  );
+}
+
+/** The reverse map, shared by the pmaps of one system. */
+export class PvTable {
+  readonly mem: PhysMem;
+  /** First pv entry of each frame (-1: unmapped). */
+  readonly head: Int32Array;
+  #pmapId: Int32Array;
+  #va: Float64Array;
+  #next: Int32Array;
+  #free = -1;
+  #used = 0;
+  /** Pmaps by id (null once destroyed). */
+  readonly pmaps: (Pmap | null)[] = [];
+  /** Counters. */
+  tlbInvalidations = 0;
+  /** Observer of TLB invalidations (page -1: whole TLB); null = nobody listens. */
+  onInvalidate: ((pmapId: number, page: number) => void) | null = null;
+
+  constructor(mem: PhysMem) {
+    this.mem = mem;
+    this.head = new Int32Array(mem.nframes).fill(-1);
+    this.#pmapId = new Int32Array(64);
+    this.#va = new Float64Array(64);
+    this.#next = new Int32Array(64);
+    this.#grow(0);
+  }
+
+  #grow(from: number): void {
+    for (let i = this.#next.length - 1; i >= from; i--) {
+      this.#next[i] = this.#free;
+      this.#free = i;
+    }
+  }
+
+  add(frame: number, pmapId: number, va: number): void {
+    if (this.#free < 0) {
+      const old = this.#next.length;
+      const n = old * 2;
+      const p = new Int32Array(n);
+      p.set(this.#pmapId);
+      const v = new Float64Array(n);
+      v.set(this.#va);
+      const x = new Int32Array(n);
+      x.set(this.#next);
+      this.#pmapId = p;
+      this.#va = v;
+      this.#next = x;
+      this.#grow(old);
+    }
+    const i = this.#free;
+    this.#free = this.#next[i];
+    this.#pmapId[i] = pmapId;
+    this.#va[i] = va;
+    this.#next[i] = this.head[frame];
+    this.head[frame] = i;
+    this.#used++;
+  }
+
+  delete(frame: number, pmapId: number, va: number): void {
+    let prev = -1;
+    for (let i = this.head[frame]; i >= 0; prev = i, i = this.#next[i]) {
+      if (this.#pmapId[i] === pmapId && this.#va[i] === va) {
+        if (prev < 0) this.head[frame] = this.#next[i];
+        else this.#next[prev] = this.#next[i];
+        this.#next[i] = this.#free;
+        this.#free = i;
+        this.#used--;
+        return;
+      }
+    }
+    panic("pmap_pv_delete", `no pv entry for frame ${frame} in pmap ${pmapId} at ${va}`);
+  }
+
+  /** Number of pv entries in use (each is one mapping). */
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Calls fn(pmap, va) for each mapping of `frame` (fn must not change this frame's list). */
+  forEach(frame: number, fn: (pmap: Pmap, va: number) => void): void {
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i])
+      fn(this.pmaps[this.#pmapId[i]]!, this.#va[i]);
+  }
+
+  /** Number of mappings of `frame`. */
+  count(frame: number): number {
+    let n = 0;
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i]) n++;
+    return n;
+  }
+
+  /** pmap_remove_all: removes every mapping of `frame`. */
+  removeAll(frame: number): void {
+    while (this.head[frame] >= 0) {
+      const i = this.head[frame];
+      this.pmaps[this.#pmapId[i]]!.remove(this.#va[i], this.#va[i] + this.mem.pageSize);
+    }
+  }
+
+  /** pmap_remove_write: makes every mapping of `frame` read-only (gathering PTE_M first). */
+  removeWrite(frame: number): void {
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i])
+      this.pmaps[this.#pmapId[i]]!.clearBits(this.#va[i], PTE_W);
+  }
+
+  /** pmap_is_modified: some mapping has PTE_M. */
+  isModified(frame: number): boolean {
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i])
+      if ((this.pmaps[this.#pmapId[i]]!.extract(this.#va[i]) & PTE_M) !== 0) return true;
+    return false;
+  }
+
+  /** pmap_clear_modify: clears PTE_M in every mapping. */
+  clearModify(frame: number): void {
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i])
+      this.pmaps[this.#pmapId[i]]!.clearBits(this.#va[i], PTE_M);
+  }
+
+  /** pmap_ts_referenced: how many mappings had PTE_A set; clears them. */
+  tsReferenced(frame: number): number {
+    let n = 0;
+    for (let i = this.head[frame]; i >= 0; i = this.#next[i]) {
+      const pm = this.pmaps[this.#pmapId[i]]!;
+      if ((pm.extract(this.#va[i]) & PTE_A) !== 0) {
+        n++;
+        pm.clearBits(this.#va[i], PTE_A);
+      }
+    }
+    return n;
+  }
+}
+
+export class Pmap implements MapPmap {
+  readonly id: number;
+  readonly pv: PvTable;
+  readonly mem: PhysMem;
+  readonly pageSize: number;
+  /** Leaves of the page table by leaf number. */
+  readonly #leaves = new Map<number, Int32Array>();
+  /** Valid PTEs and wired PTEs. */
+  resident = 0;
+  wired = 0;
+  /** The TLB (see the prologue); public for the access fast path in src/process. */
+  readonly tlbTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
+  readonly tlbBase = new Int32Array(TLB_SIZE);
+  readonly tlbPerm = new Uint8Array(TLB_SIZE);
+  #destroyed = false;
+
+  constructor(pv: PvTable) {
+    this.pv = pv;
+    this.mem = pv.mem;
+    this.pageSize = pv.mem.pageSize;
+    this.id = pv.pmaps.length;
+    pv.pmaps.push(this);
+  }
+
+  #vpn(va: number): number {
+    return Math.floor(va / this.pageSize);
+  }
+
+  /** The PTE of `va` (0 when invalid). */
+  extract(va: number): number {
+    const vpn = this.#vpn(va);
+    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    return leaf === undefined ? 0 : leaf[vpn % LEAF_PAGES];
+  }
+
+  /** Frame mapped at `va`, or -1. */
+  frameAt(va: number): number {
+    const pte = this.extract(va);
+    return pte === 0 ? -1 : pte >>> 8;
+  }
+
+  #invalidate(vpn: number): void {
+    const slot = vpn & TLB_MASK;
+    if (this.tlbTag[slot] === vpn) {
+      this.tlbTag[slot] = Number.NaN;
+      this.tlbPerm[slot] = 0;
+      this.pv.tlbInvalidations++;
+      this.pv.onInvalidate?.(this.id, vpn);
+    }
+  }
+
+  /** Drops every TLB entry. */
+  flushTlb(): void {
+    this.tlbTag.fill(Number.NaN);
+    this.tlbPerm.fill(0);
+    this.pv.tlbInvalidations++;
+    this.pv.onInvalidate?.(this.id, -1);
+  }
+
+  /** Records the hardware bits of a PTE being dropped or downgraded on its page. */
+  #harvest(pte: number): void {
+    const f = pte >>> 8;
+    if ((pte & PTE_M) !== 0) this.mem.flags[f] |= PG_DIRTY;
+    if ((pte & PTE_A) !== 0) this.mem.flags[f] |= PG_REFERENCED;
+  }
+
+  /**
+   * pmap_enter: maps `va` to `frame` with `prot` (replacing any previous translation there).
+   * `wired` marks the PTE wired. `access` pre-sets PTE_A (and PTE_M for a write), as the fault
+   * that caused the enter is about to make that access.
+   */
+  enter(va: number, frame: number, prot: VmProt, wired: boolean, access: VmProt = 0): void {
+    kassert(!this.#destroyed, "pmap_enter", "pmap destroyed");
+    const vpn = this.#vpn(va);
+    const key = Math.floor(vpn / LEAF_PAGES);
+    let leaf = this.#leaves.get(key);
+    if (leaf === undefined) {
+      leaf = new Int32Array(LEAF_PAGES);
+      this.#leaves.set(key, leaf);
+    }
+    const i = vpn % LEAF_PAGES;
+    const old = leaf[i];
+    let bits = PTE_V | protToPte(prot) | (wired ? PTE_WIRED : 0);
+    if (access !== 0) bits |= PTE_A;
+    if ((access & VM_PROT_WRITE) !== 0 && (prot & VM_PROT_WRITE) !== 0) bits |= PTE_M;
+    if (old !== 0) {
+      const oldFrame = old >>> 8;
+      if (oldFrame === frame) {
+        bits |= old & (PTE_A | PTE_M);
+      } else {
+        this.#harvest(old);
+        this.pv.delete(oldFrame, this.id, vpn * this.pageSize);
+        this.pv.add(frame, this.id, vpn * this.pageSize);
+      }
+      if ((old & PTE_WIRED) !== 0) this.wired--;
+      this.#invalidate(vpn);
+    } else {
+      this.resident++;
+      this.pv.add(frame, this.id, vpn * this.pageSize);
+    }
+    if (wired) this.wired++;
+    leaf[i] = (frame << 8) | bits;
+  }
+
+  /** pmap_enter_quick: like enter, never wired, never writable, only if nothing is mapped. */
+  enterQuick(va: number, frame: number, prot: VmProt): void {
+    if (this.extract(va) !== 0) return;
+    this.enter(va, frame, prot & ~VM_PROT_WRITE, false, 0);
+  }
+
+  /** Visits the valid PTEs in [sva, eva): fn(leaf, index, vpn). */
+  #walk(sva: number, eva: number, fn: (leaf: Int32Array, i: number, vpn: number) => void): void {
+    if (this.resident === 0) return;
+    const v0 = this.#vpn(sva);
+    const v1 = Math.ceil(eva / this.pageSize);
+    if (v1 - v0 > this.#leaves.size * LEAF_PAGES) {
+      // Sparse: visit the leaves instead of the range.
+      for (const [key, leaf] of [...this.#leaves]) {
+        const base = key * LEAF_PAGES;
+        if (base + LEAF_PAGES <= v0 || base >= v1) continue;
+        const lo = Math.max(v0, base) - base;
+        const hi = Math.min(v1, base + LEAF_PAGES) - base;
+        for (let i = lo; i < hi; i++) if (leaf[i] !== 0) fn(leaf, i, base + i);
+      }
+      return;
+    }
+    for (let vpn = v0; vpn < v1; ) {
+      const key = Math.floor(vpn / LEAF_PAGES);
+      const base = key * LEAF_PAGES;
+      const hi = Math.min(v1, base + LEAF_PAGES);
+      const leaf = this.#leaves.get(key);
+      if (leaf !== undefined)
+        for (let v = vpn; v < hi; v++) if (leaf[v - base] !== 0) fn(leaf, v - base, v);
+      vpn = hi;
+    }
+  }
+
+  /** pmap_remove: drops every translation in [sva, eva). */
+  remove(sva: number, eva: number): void {
+    this.#walk(sva, eva, (leaf, i, vpn) => {
+      const pte = leaf[i];
+      this.#harvest(pte);
+      this.pv.delete(pte >>> 8, this.id, vpn * this.pageSize);
+      if ((pte & PTE_WIRED) !== 0) this.wired--;
+      this.resident--;
+      leaf[i] = 0;
+      this.#invalidate(vpn);
+    });
+  }
+
+  /** pmap_protect: reduces translations in [sva, eva) to at most `prot` (NONE removes them). */
+  protect(sva: number, eva: number, prot: VmProt): void {
+    if ((prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0) {
+      this.remove(sva, eva);
+      return;
+    }
+    const keep = ~(PTE_R | PTE_W | PTE_X) | protToPte(prot);
+    this.#walk(sva, eva, (leaf, i, vpn) => {
+      const pte = leaf[i];
+      const nu = pte & keep;
+      if (nu !== pte) {
+        if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) {
+          // Write access is going away: record the modification on the page now.
+          this.mem.flags[pte >>> 8] |= PG_DIRTY;
+        }
+        leaf[i] = nu;
+        this.#invalidate(vpn);
+      }
+    });
+  }
+
+  /** Clears PTE bits (PTE_W, PTE_A, PTE_M) of one page's translation, harvesting A/M first. */
+  clearBits(va: number, bits: number): void {
+    const vpn = this.#vpn(va);
+    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    if (leaf === undefined) return;
+    const i = vpn % LEAF_PAGES;
+    const pte = leaf[i];
+    if (pte === 0 || (pte & bits) === 0) return;
+    if ((bits & PTE_W) !== 0 && (pte & PTE_M) !== 0) this.mem.flags[pte >>> 8] |= PG_DIRTY;
+    leaf[i] = pte & ~bits;
+    this.#invalidate(vpn);
+  }
+
+  /** pmap_unwire / pmap_wire over [sva, eva). */
+  setWired(sva: number, eva: number, wired: boolean): void {
+    this.#walk(sva, eva, (leaf, i) => {
+      const pte = leaf[i];
+      if (wired && (pte & PTE_WIRED) === 0) {
+        leaf[i] = pte | PTE_WIRED;
+        this.wired++;
+      } else if (!wired && (pte & PTE_WIRED) !== 0) {
+        leaf[i] = pte & ~PTE_WIRED;
+        this.wired--;
+      }
+    });
+  }
+
+  /**
+   * The access slow path: translates `va` for `access` (one PROT_* bit) and fills the TLB,
+   * setting PTE_A and, for a write, PTE_M. Returns the byte offset of the page in physical
+   * memory, or -1 when the PTE does not allow the access (the caller faults).
+   */
+  fill(va: number, access: VmProt): number {
+    const vpn = this.#vpn(va);
+    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    if (leaf === undefined) return -1;
+    const i = vpn % LEAF_PAGES;
+    let pte = leaf[i];
+    if (pte === 0) return -1;
+    const need =
+      (access & VM_PROT_WRITE) !== 0 ? PTE_W : (access & VM_PROT_EXECUTE) !== 0 ? PTE_X : PTE_R;
+    if ((pte & need) === 0) return -1;
+    pte |= PTE_A;
+    if (need === PTE_W) pte |= PTE_M;
+    leaf[i] = pte;
+    const slot = vpn & TLB_MASK;
+    const base = (pte >>> 8) * this.pageSize;
+    this.tlbTag[slot] = vpn;
+    this.tlbBase[slot] = base;
+    this.tlbPerm[slot] = (pte & (PTE_R | PTE_X)) | ((pte & PTE_M) !== 0 ? pte & PTE_W : 0);
+    return base;
+  }
+
+  /** pmap_remove over everything, then the pmap can no longer be used. */
+  destroy(): void {
+    this.remove(0, Number.MAX_SAFE_INTEGER);
+    this.#leaves.clear();
+    this.flushTlb();
+    this.#destroyed = true;
+    this.pv.pmaps[this.id] = null;
+  }
+
+  /** Every valid translation as [va, pte] pairs in address order (for audits and views). */
+  mappings(): [number, number][] {
+    const out: [number, number][] = [];
+    const keys = [...this.#leaves.keys()].sort((a, b) => a - b);
+    for (const k of keys) {
+      const leaf = this.#leaves.get(k)!;
+      for (let i = 0; i < LEAF_PAGES; i++)
+        if (leaf[i] !== 0) out.push([(k * LEAF_PAGES + i) * this.pageSize, leaf[i]]);
+    }
+    return out;
+  }
+
+  /** Checks counters against the table and the TLB against the PTEs. */
+  check(): void {
+    let n = 0;
+    let w = 0;
+    for (const [va, pte] of this.mappings()) {
+      n++;
+      if ((pte & PTE_WIRED) !== 0) w++;
+      let found = false;
+      this.pv.forEach(pte >>> 8, (pm, v) => {
+        if (pm === this && v === va) found = true;
+      });
+      if (!found) panic("pmap_check", `no pv entry for ${va}`);
+    }
+    if (n !== this.resident) panic("pmap_check", `resident ${this.resident} != ${n}`);
+    if (w !== this.wired) panic("pmap_check", `wired ${this.wired} != ${w}`);
+    for (let s = 0; s < TLB_SIZE; s++) {
+      const vpn = this.tlbTag[s];
+      if (Number.isNaN(vpn)) continue;
+      const pte = this.extract(vpn * this.pageSize);
+      if (pte === 0) panic("pmap_check", `TLB maps unmapped page ${vpn}`);
+      if ((pte >>> 8) * this.pageSize !== this.tlbBase[s])
+        panic("pmap_check", `TLB frame stale for page ${vpn}`);
+      if ((this.tlbPerm[s] & ~pte) !== 0)
+        panic("pmap_check", `TLB grants more than the PTE for page ${vpn}`);
+      if ((this.tlbPerm[s] & PTE_W) !== 0 && (pte & PTE_M) === 0)
+        panic("pmap_check", `TLB writable without PTE_M at ${vpn}`);
+      if (this.tlbPerm[s] !== 0 && (pte & PTE_A) === 0)
+        panic("pmap_check", `TLB entry without PTE_A at ${vpn}`);
+    }
+  }
+}

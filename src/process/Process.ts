@@ -1,0 +1,1043 @@
+/**
+ * Process: an address space (vmspace: a VmMap and its Pmap) with the system calls on top and
+ * the memory as the process's CPU sees it.
+ *
+ * System calls follow FreeBSD's sys/vm/vm_mmap.c: argument validation in the kernel's order,
+ * then the vm_map(9) function, then the KERN_* code turned into an errno with the call's own
+ * table (spec section 8.3). A failed call throws VmError and changes nothing.
+ *
+ * Memory access: `read32` and friends look the page up in the pmap's software TLB first — a hit
+ * is a few typed-array reads, with no allocation and no call — and otherwise take the slow path:
+ * pmap lookup, then the fault handler, then a retry; an access the kernel would answer with a
+ * signal throws MemoryFault (vm_fault_trap's mapping of KERN_* codes to signals).
+ *
+ * Guarded by: the map lock for the map; the fast-path caches are constant references to the
+ * pmap's and physical memory's typed arrays.
+ */
+
+import { isAddr } from "../base/addr.js";
+import { kassert } from "../base/assert.js";
+import type { ErrnoName } from "../base/errno.js";
+import {
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_PROTECT,
+  MADV_WILLNEED,
+  MAP_CHECK_EXCL,
+  MAP_CREATE_GUARD,
+  MAP_DISABLE_COREDUMP,
+  MAP_DISABLE_SYNCER,
+  MAP_ENTRY_COW,
+  MAP_ENTRY_GROWS_DOWN,
+  MAP_ENTRY_GROWS_UP,
+  MAP_ENTRY_GUARD,
+  MAP_ENTRY_NEEDS_COPY,
+  MAP_ENTRY_STACK_GAP_DN,
+  MAP_ENTRY_STACK_GAP_UP,
+  MAP_ENTRY_USER_WIRED,
+  MAP_INHERIT_SHARE,
+  MAP_STACK_GROWS_DOWN,
+  MAP_WIREFUTURE,
+  VM_MAP_PROTECT_SET_MAXPROT,
+  VM_MAP_PROTECT_SET_PROT,
+  VM_MAP_WIRE_HOLESOK,
+  VM_MAP_WIRE_NOHOLES,
+  VM_MAP_WIRE_USER,
+  VMFS_ALIGNED_SPACE,
+  VMFS_OPTIMAL_SPACE,
+  VMFS_SUPER_SPACE,
+} from "../base/flags.js";
+import {
+  KERN_INVALID_ADDRESS,
+  KERN_NO_SPACE,
+  KERN_OUT_OF_BOUNDS,
+  KERN_PROTECTION_FAILURE,
+  KERN_RESOURCE_SHORTAGE,
+  KERN_SUCCESS,
+  type KernReturn,
+} from "../base/kern.js";
+import {
+  INHERIT_NAMES,
+  VM_INHERIT_SHARE,
+  VM_PROT_ALL,
+  VM_PROT_EXECUTE,
+  VM_PROT_NONE,
+  VM_PROT_READ,
+  VM_PROT_WRITE,
+  type VmProt,
+} from "../base/prot.js";
+import { type FaultContext, VM_FAULT_WIRE, vmFault } from "../fault/vmFault.js";
+import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
+import type { VmMapEntry } from "../map/VmMapEntry.js";
+import type { VmObject } from "../object/VmObject.js";
+import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
+import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED } from "../pmap/Pmap.js";
+import { RLIM_INFINITY } from "./constants.js";
+import { type AccessType, MemoryFault, VmError } from "./errors.js";
+import type { VmSystem } from "./VmSystem.js";
+
+/** Options of sys.createProcess(). */
+export interface ProcessOptions {
+  /** PRIV_VM_MLOCK and friends: memory-lock limits do not apply. Default false. */
+  privileged?: boolean;
+}
+
+/** One resource limit. */
+export interface Rlimit {
+  soft: number;
+  hard: number;
+}
+
+/** One map entry as plain data (p.maps()). */
+export interface MapInfo {
+  start: number;
+  end: number;
+  prot: number;
+  maxProt: number;
+  inheritance: number;
+  shared: boolean;
+  cow: boolean;
+  needsCopy: boolean;
+  wired: number;
+  kind: "anon" | "vnode" | "device" | "guard" | "stack" | "phys";
+  offset: number;
+  path: string | null;
+  resident: number;
+  swapped: number;
+  shadowDepth: number;
+}
+
+// FreeBSD mmap(2) flag bits used by the validation (spec section 1.9).
+const MAP_SHARED = 0x0001;
+const MAP_PRIVATE = 0x0002;
+const MAP_FIXED = 0x0010;
+const MAP_RESERVED0020 = 0x0020;
+const MAP_RESERVED0040 = 0x0040;
+const MAP_HASSEMAPHORE = 0x0200;
+const MAP_STACK = 0x0400;
+const MAP_NOSYNC = 0x0800;
+const MAP_ANON = 0x1000;
+const MAP_GUARD = 0x2000;
+const MAP_EXCL = 0x4000;
+const MAP_NOCORE = 0x20000;
+const MAP_PREFAULT_READ = 0x40000;
+const MAP_32BIT = 0x80000;
+const MAP_ALIGNMENT_SHIFT = 24;
+const MAP_ALIGNMENT_MASK = 0xff << MAP_ALIGNMENT_SHIFT;
+const MAP_ALIGNED_SUPER = 1 << MAP_ALIGNMENT_SHIFT;
+const MAP_KNOWN =
+  MAP_SHARED |
+  MAP_PRIVATE |
+  MAP_FIXED |
+  MAP_HASSEMAPHORE |
+  MAP_STACK |
+  MAP_NOSYNC |
+  MAP_ANON |
+  MAP_EXCL |
+  MAP_NOCORE |
+  MAP_PREFAULT_READ |
+  MAP_GUARD |
+  MAP_32BIT |
+  MAP_ALIGNMENT_MASK;
+const PROT_MAX_SHIFT = 16;
+const MCL_CURRENT = 1;
+const MCL_FUTURE = 2;
+
+// RLIMIT_* resource numbers (FreeBSD).
+const RLIMIT_DATA = 2;
+const RLIMIT_STACK = 3;
+const RLIMIT_MEMLOCK = 6;
+const RLIMIT_VMEM = 10;
+const RLIMIT_MAX = 14;
+
+/** Limits a fresh FreeBSD 14 amd64 login gets (login.conf "default", sys/amd64 vmparam.h). */
+function defaultRlimits(): Rlimit[] {
+  const r: Rlimit[] = [];
+  for (let i = 0; i <= RLIMIT_MAX; i++) r.push({ soft: RLIM_INFINITY, hard: RLIM_INFINITY });
+  r[RLIMIT_DATA] = { soft: 32 * 2 ** 30, hard: 32 * 2 ** 30 };
+  r[RLIMIT_STACK] = { soft: 512 * 2 ** 20, hard: 512 * 2 ** 20 };
+  r[RLIMIT_MEMLOCK] = { soft: 64 * 1024, hard: 64 * 1024 };
+  return r;
+}
+
+/** Reusable result slot of the access slow path. */
+let slowOff = 0;
+
+export class Process {
+  readonly sys: VmSystem;
+  readonly pid: number;
+  /** The address space (constant). */
+  readonly map: VmMap;
+  readonly pmap: Pmap;
+  readonly privileged: boolean;
+  /** vmspace fields: text and data base, data size (bytes). */
+  taddr = 0;
+  daddr = 0;
+  dsize = 0;
+  readonly #rlimits: Rlimit[];
+  readonly #limits: VmMapLimits;
+  #alive = true;
+  readonly #fc: FaultContext;
+  // Fast-path caches (constant references).
+  readonly #tag: Float64Array;
+  readonly #base: Int32Array;
+  readonly #perm: Uint8Array;
+  readonly #u8: Uint8Array;
+  readonly #u16: Uint16Array;
+  readonly #u32: Uint32Array;
+  readonly #ps: number;
+  readonly #invPs: number;
+
+  /** @internal Use sys.createProcess() or p.fork(). */
+  constructor(sys: VmSystem, pid: number, opts: ProcessOptions, parent: Process | null) {
+    this.sys = sys;
+    this.pid = pid;
+    this.privileged = parent?.privileged ?? opts.privileged ?? false;
+    this.#rlimits = parent ? parent.#rlimits.map((r) => ({ ...r })) : defaultRlimits();
+    this.#limits = { vmem: 0, stack: 0, memlock: 0 };
+    this.#syncLimits();
+    this.pmap = new Pmap(sys.pv);
+    const ps = sys.pageSize;
+    this.map = VmMap.create(this.pmap, ps, 2 ** sys.addressBits, {
+      pageSize: ps,
+      limits: this.#limits,
+      wireCounter: sys.wireCounter,
+      objects: sys.objects,
+      random: sys.aslrRandom ?? undefined,
+      flags: sys.aslrRandom !== null ? 0x08 /* MAP_ASLR */ : 0,
+      seed: pid * 0x9e3779b1,
+    });
+    this.#fc = { objects: sys.objects, stats: sys.faultStats, events: sys.events, pid };
+    this.map.hooks = {
+      wirePages: (map, start, end) => this.#wirePages(map, start, end),
+      unwirePages: (_map, start, end) => this.#unwirePages(start, end),
+    };
+    this.#tag = this.pmap.tlbTag;
+    this.#base = this.pmap.tlbBase;
+    this.#perm = this.pmap.tlbPerm;
+    const buf = sys.mem.buffer;
+    this.#u8 = new Uint8Array(buf);
+    this.#u16 = new Uint16Array(buf);
+    this.#u32 = new Uint32Array(buf);
+    this.#ps = ps;
+    this.#invPs = 1 / ps;
+    if (parent !== null) {
+      this.taddr = parent.taddr;
+      this.daddr = parent.daddr;
+      this.dsize = parent.dsize;
+    }
+  }
+
+  /** True until exit(). */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  #syncLimits(): void {
+    this.#limits.vmem = this.#rlimits[RLIMIT_VMEM].soft;
+    this.#limits.stack = this.#rlimits[RLIMIT_STACK].soft;
+    this.#limits.memlock = this.privileged ? RLIM_INFINITY : this.#rlimits[RLIMIT_MEMLOCK].soft;
+  }
+
+  #err(syscall: string, code: ErrnoName, detail?: string): VmError {
+    return new VmError(syscall, code, this.sys.errno[code], detail);
+  }
+
+  #alivecheck(syscall: string): void {
+    if (!this.#alive) throw this.#err(syscall, "ESRCH" as ErrnoName, "the process has exited");
+  }
+
+  /** Validates a number argument that C passes as an unsigned integer. */
+  #num(syscall: string, v: number, what: string): void {
+    if (!isAddr(v))
+      throw this.#err(syscall, "EINVAL", `${what} ${v} is not a safe unsigned integer`);
+  }
+
+  #int(syscall: string, v: number, what: string): void {
+    if (!Number.isSafeInteger(v))
+      throw this.#err(syscall, "EINVAL", `${what} ${v} is not an integer`);
+  }
+
+  // ------------------------------------------------------------------ limits
+
+  /** setrlimit: any limit may be set by the embedder (hard limits too); soft must not exceed hard. */
+  setrlimit(resource: number, lim: Rlimit): void {
+    this.#alivecheck("setrlimit");
+    if (!Number.isInteger(resource) || resource < 0 || resource > RLIMIT_MAX)
+      throw this.#err("setrlimit", "EINVAL", `unknown resource ${resource}`);
+    const ok = (v: number) => v === RLIM_INFINITY || isAddr(v);
+    if (!ok(lim.soft) || !ok(lim.hard) || lim.soft > lim.hard)
+      throw this.#err("setrlimit", "EINVAL", "soft limit above hard limit or malformed");
+    this.#rlimits[resource] = { soft: lim.soft, hard: lim.hard };
+    this.#syncLimits();
+  }
+
+  /** getrlimit. */
+  getrlimit(resource: number): Rlimit {
+    if (!Number.isInteger(resource) || resource < 0 || resource > RLIMIT_MAX)
+      throw this.#err("getrlimit", "EINVAL", `unknown resource ${resource}`);
+    return { ...this.#rlimits[resource] };
+  }
+
+  // ------------------------------------------------------------------ mmap
+
+  /** round_page(daddr + lim_max(RLIMIT_DATA)): the floor of hint-less placements. */
+  #heapEnd(): number {
+    const d = this.daddr + this.#rlimits[RLIMIT_DATA].hard;
+    const ps = this.#ps;
+    return Number.isFinite(d) ? Math.min(Math.ceil(d / ps) * ps, this.map.max) : this.map.max;
+  }
+
+  /**
+   * mmap(2), FreeBSD kern_mmap and vm_mmap_object. Anonymous (MAP_ANON), guard (MAP_GUARD) and
+   * stack (MAP_STACK) mappings, shared or private, fixed, hinted or placed first fit above the
+   * heap limit. Returns the address. Throws VmError in the kernel's validation order (spec
+   * section 8.1): EINVAL, ENOTSUP (prot outside PROT_MAX), ENOMEM (no space, limits), EBADF.
+   */
+  mmap(addr: number, length: number, prot: number, flags: number, fd = -1, offset = 0): number {
+    const sc = "mmap";
+    this.#alivecheck(sc);
+    this.#num(sc, addr, "addr");
+    this.#num(sc, length, "len");
+    this.#num(sc, offset, "pos");
+    this.#int(sc, prot, "prot");
+    this.#int(sc, flags, "flags");
+    this.#int(sc, fd, "fd");
+    const ps = this.#ps;
+    // 1. prot
+    if (prot < 0 || (prot & ~(VM_PROT_ALL | (VM_PROT_ALL << PROT_MAX_SHIFT))) !== 0)
+      throw this.#err(sc, "EINVAL", "unknown prot bits");
+    let maxprot = (prot >> PROT_MAX_SHIFT) & VM_PROT_ALL;
+    prot &= VM_PROT_ALL;
+    if (maxprot !== 0 && (prot & maxprot) !== prot)
+      throw this.#err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
+    if (maxprot === 0) maxprot = VM_PROT_ALL;
+    if (flags < 0 || flags > 0xffffffff) throw this.#err(sc, "EINVAL", "unknown flags");
+    // 2.
+    flags &= ~(MAP_RESERVED0020 | MAP_RESERVED0040);
+    // 3.
+    if (length === 0) throw this.#err(sc, "EINVAL", "len is 0");
+    if ((flags & MAP_ANON) !== 0 && (fd !== -1 || offset !== 0))
+      throw this.#err(sc, "EINVAL", "MAP_ANON with a descriptor or offset");
+    // 4.
+    if ((flags & MAP_STACK) !== 0) {
+      if (fd !== -1) throw this.#err(sc, "EINVAL", "MAP_STACK with a descriptor");
+      if ((prot & (VM_PROT_READ | VM_PROT_WRITE)) !== (VM_PROT_READ | VM_PROT_WRITE))
+        throw this.#err(sc, "EINVAL", "MAP_STACK needs PROT_READ|PROT_WRITE");
+      flags |= MAP_ANON;
+      offset = 0;
+    }
+    // 5.
+    if ((flags & ~MAP_KNOWN) !== 0) throw this.#err(sc, "EINVAL", "unknown flags");
+    // 6.
+    if ((flags & (MAP_EXCL | MAP_FIXED)) === MAP_EXCL)
+      throw this.#err(sc, "EINVAL", "MAP_EXCL without MAP_FIXED");
+    if ((flags & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE))
+      throw this.#err(sc, "EINVAL", "MAP_SHARED with MAP_PRIVATE");
+    // 7.
+    if (
+      (flags & MAP_GUARD) !== 0 &&
+      (prot !== VM_PROT_NONE ||
+        fd !== -1 ||
+        offset !== 0 ||
+        (flags & ~(MAP_FIXED | MAP_GUARD | MAP_EXCL | MAP_32BIT | MAP_ALIGNMENT_MASK)) !== 0)
+    )
+      throw this.#err(sc, "EINVAL", "MAP_GUARD with access, descriptor or other flags");
+    // 8.
+    const pageoff = offset % ps;
+    offset -= pageoff;
+    const size = Math.ceil((length + pageoff) / ps) * ps;
+    if (!Number.isSafeInteger(size) || size > this.map.max)
+      throw this.#err(sc, "ENOMEM", "length does not fit the address space");
+    // 9.
+    const align = (flags & MAP_ALIGNMENT_MASK) >>> MAP_ALIGNMENT_SHIFT;
+    const pageShift = Math.round(Math.log2(ps));
+    if (
+      align !== 0 &&
+      (flags & MAP_ALIGNMENT_MASK) !== MAP_ALIGNED_SUPER &&
+      (align >= 64 || align < pageShift)
+    )
+      throw this.#err(sc, "EINVAL", "bad MAP_ALIGNED");
+    // 10.
+    let maxAddr = 0;
+    if ((flags & MAP_FIXED) !== 0) {
+      addr -= pageoff;
+      if (addr % ps !== 0) throw this.#err(sc, "EINVAL", "MAP_FIXED address not page aligned");
+      if (!this.map.rangeValid(addr, addr + size))
+        throw this.#err(sc, "EINVAL", "MAP_FIXED range outside the address space");
+      if ((flags & MAP_32BIT) !== 0 && addr + size > MAP_32BIT_MAX_ADDR)
+        throw this.#err(sc, "EINVAL", "MAP_32BIT range above 2 GiB");
+    } else if ((flags & MAP_32BIT) !== 0) {
+      maxAddr = MAP_32BIT_MAX_ADDR;
+      if (addr + size > MAP_32BIT_MAX_ADDR) addr = 0;
+    } else {
+      const heapEnd = this.#heapEnd();
+      if (addr === 0 || (addr >= Math.ceil(this.taddr / ps) * ps && addr < heapEnd)) addr = heapEnd;
+    }
+    // 11. dispatch
+    if ((flags & MAP_GUARD) !== 0) {
+      prot = VM_PROT_NONE;
+      maxprot = VM_PROT_NONE;
+    } else if ((flags & MAP_ANON) === 0) {
+      throw this.#err(sc, "EBADF", `descriptor ${fd} is not open`);
+    }
+    const at = this.#mmapObject(sc, addr, maxAddr, size, prot, maxprot, flags, null, offset);
+    return at + pageoff;
+  }
+
+  /** vm_mmap_object: limits, cow flags, placement, insertion, MCL_FUTURE wiring. */
+  #mmapObject(
+    sc: string,
+    addr: number,
+    maxAddr: number,
+    size: number,
+    prot: VmProt,
+    maxprot: VmProt,
+    flags: number,
+    object: VmObject | null,
+    foff: number,
+  ): number {
+    const map = this.map;
+    const ps = this.#ps;
+    if (map.size + size > this.#limits.vmem) throw this.#err(sc, "ENOMEM", "RLIMIT_AS");
+    if ((map.flags & MAP_WIREFUTURE) !== 0 && this.pmap.wired * ps + size > this.#limits.memlock)
+      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK with MCL_FUTURE");
+    if (foff % ps !== 0) throw this.#err(sc, "EINVAL", "offset not page aligned");
+    if ((flags & MAP_FIXED) === 0) addr = Math.ceil(addr / ps) * ps;
+    let docow = 0;
+    if ((flags & (MAP_ANON | MAP_SHARED)) === 0) docow |= 0x2; /* MAP_COPY_ON_WRITE */
+    if ((flags & MAP_NOSYNC) !== 0) docow |= MAP_DISABLE_SYNCER;
+    if ((flags & MAP_NOCORE) !== 0) docow |= MAP_DISABLE_COREDUMP;
+    if ((flags & MAP_SHARED) !== 0) docow |= MAP_INHERIT_SHARE;
+    if ((flags & MAP_STACK) !== 0) {
+      if (object !== null) throw this.#err(sc, "EINVAL", "MAP_STACK with an object");
+      docow |= MAP_STACK_GROWS_DOWN;
+    }
+    if ((flags & MAP_EXCL) !== 0) docow |= MAP_CHECK_EXCL;
+    if ((flags & MAP_GUARD) !== 0) docow |= MAP_CREATE_GUARD;
+    let rv: KernReturn;
+    if ((flags & MAP_FIXED) === 0) {
+      const align = (flags & MAP_ALIGNMENT_MASK) >>> MAP_ALIGNMENT_SHIFT;
+      const findSpace =
+        (flags & MAP_ALIGNMENT_MASK) === MAP_ALIGNED_SUPER
+          ? VMFS_SUPER_SPACE
+          : align !== 0
+            ? VMFS_ALIGNED_SPACE(align)
+            : VMFS_OPTIMAL_SPACE;
+      const r = map.findMin(
+        object,
+        foff,
+        addr,
+        size,
+        this.#heapEnd(),
+        maxAddr,
+        findSpace,
+        prot,
+        maxprot,
+        docow,
+      );
+      rv = r.rv;
+      addr = r.addr;
+    } else {
+      if (maxAddr !== 0 && addr + size > maxAddr) throw this.#err(sc, "ENOMEM", "above max_addr");
+      rv = map.fixed(object, foff, addr, size, prot, maxprot, docow);
+    }
+    if (rv === KERN_SUCCESS && (map.flags & MAP_WIREFUTURE) !== 0)
+      map.wire(
+        addr,
+        addr + size,
+        VM_MAP_WIRE_USER | ((flags & MAP_STACK) !== 0 ? VM_MAP_WIRE_HOLESOK : VM_MAP_WIRE_NOHOLES),
+      );
+    if (rv !== KERN_SUCCESS) throw this.#err(sc, mmapToErrno(rv), `vm_map: ${rv}`);
+    return addr;
+  }
+
+  // ------------------------------------------------------------------ munmap, mprotect, minherit
+
+  /** Page-rounds [addr, addr + len) the way the kernel does; throws EINVAL on wrap. */
+  #round(sc: string, addr: number, len: number): [number, number] {
+    this.#num(sc, addr, "addr");
+    this.#num(sc, len, "len");
+    const ps = this.#ps;
+    const pageoff = addr % ps;
+    const start = addr - pageoff;
+    const end = start + Math.ceil((len + pageoff) / ps) * ps;
+    if (!Number.isSafeInteger(end)) throw this.#err(sc, "EINVAL", "range wraps");
+    return [start, end];
+  }
+
+  /** munmap(2): len 0, wrap or a range outside the address space is EINVAL; holes are fine. */
+  munmap(addr: number, length: number): void {
+    const sc = "munmap";
+    this.#alivecheck(sc);
+    const [start, end] = this.#round(sc, addr, length);
+    if (length === 0) throw this.#err(sc, "EINVAL", "len is 0");
+    if (start < this.map.min || end > this.map.max)
+      throw this.#err(sc, "EINVAL", "range outside the address space");
+    const rv = this.map.remove(start, end);
+    if (rv !== KERN_SUCCESS) throw this.#err(sc, mmapToErrno(rv));
+  }
+
+  /**
+   * mprotect(2): PROT_MAX(x) in prot also sets the maximum protection. EINVAL for unknown
+   * bits or wrap, ENOTSUP when prot exceeds PROT_MAX, EACCES when an entry's maximum forbids it
+   * (nothing changed). Holes are skipped.
+   */
+  mprotect(addr: number, length: number, prot: number): void {
+    const sc = "mprotect";
+    this.#alivecheck(sc);
+    this.#int(sc, prot, "prot");
+    if (prot < 0 || (prot & ~(VM_PROT_ALL | (VM_PROT_ALL << PROT_MAX_SHIFT))) !== 0)
+      throw this.#err(sc, "EINVAL", "unknown prot bits");
+    const maxprot = (prot >> PROT_MAX_SHIFT) & VM_PROT_ALL;
+    prot &= VM_PROT_ALL;
+    const [start, end] = this.#round(sc, addr, length);
+    let flags = VM_MAP_PROTECT_SET_PROT;
+    if (maxprot !== 0) flags |= VM_MAP_PROTECT_SET_MAXPROT;
+    const rv = this.map.protect(start, Math.min(end, this.map.max), prot, maxprot, flags);
+    switch (rv) {
+      case KERN_SUCCESS:
+        return;
+      case KERN_PROTECTION_FAILURE:
+        throw this.#err(sc, "EACCES");
+      case KERN_RESOURCE_SHORTAGE:
+        throw this.#err(sc, "ENOMEM");
+      case KERN_OUT_OF_BOUNDS:
+        throw this.#err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
+      default:
+        throw this.#err(sc, "EINVAL");
+    }
+  }
+
+  /** minherit(2): INHERIT_SHARE, _COPY, _NONE or _ZERO; anything else is EINVAL. */
+  minherit(addr: number, length: number, inherit: number): void {
+    const sc = "minherit";
+    this.#alivecheck(sc);
+    this.#int(sc, inherit, "inherit");
+    const [start, end] = this.#round(sc, addr, length);
+    const rv = this.map.inherit(start, Math.min(end, this.map.max), inherit);
+    if (rv === KERN_SUCCESS) return;
+    throw this.#err(sc, rv === KERN_PROTECTION_FAILURE ? "EACCES" : "EINVAL");
+  }
+
+  /**
+   * madvise(2): behaviour flags change the entries (and re-merge them); WILLNEED prefaults
+   * resident pages; DONTNEED deactivates pages (their contents stay); FREE lets the page daemon
+   * reclaim clean private anonymous pages. MADV_PROTECT needs privilege (EPERM).
+   */
+  madvise(addr: number, length: number, advice: number): void {
+    const sc = "madvise";
+    this.#alivecheck(sc);
+    this.#int(sc, advice, "behav");
+    if (advice === MADV_PROTECT) {
+      if (!this.privileged) throw this.#err(sc, "EPERM", "MADV_PROTECT needs privilege");
+      return;
+    }
+    this.#num(sc, addr, "addr");
+    this.#num(sc, length, "len");
+    if (!Number.isSafeInteger(addr + length) || !this.map.rangeValid(addr, addr + length))
+      throw this.#err(sc, "EINVAL", "range outside the address space");
+    const ps = this.#ps;
+    const start = addr - (addr % ps);
+    const end = Math.ceil((addr + length) / ps) * ps;
+    const e = this.map.madvise(start, end, advice);
+    if (e !== 0) throw this.#err(sc, "EINVAL", "unknown advice");
+    if (
+      start !== end &&
+      (advice === MADV_WILLNEED || advice === MADV_DONTNEED || advice === MADV_FREE)
+    )
+      this.#pageAdvice(start, end, advice);
+  }
+
+  /** The object- and pmap-level part of madvise WILLNEED/DONTNEED/FREE. */
+  #pageAdvice(start: number, end: number, advice: number): void {
+    const mem = this.sys.mem;
+    const pv = this.sys.pv;
+    const ps = this.#ps;
+    for (const e of this.map.entries()) {
+      if (e.end <= start || e.start >= end || e.object === null) continue;
+      const obj = e.object;
+      if (advice === MADV_FREE && (obj.backingObject !== null || !obj.isAnon)) continue;
+      const s = Math.max(start, e.start);
+      const t = Math.min(end, e.end);
+      for (let va = s; va < t; va += ps) {
+        const p = (va - e.start + e.offset) / ps;
+        const f = obj.pageLookup(p);
+        if (f < 0) continue;
+        if (advice === MADV_WILLNEED) {
+          if (e.wiredCount === 0) this.pmap.enterQuick(va, f, e.protection);
+        } else if (mem.wire[f] === 0) {
+          if (advice === MADV_FREE) {
+            pv.clearModify(f);
+            mem.flags[f] &= ~PG_DIRTY;
+          }
+          pv.tsReferenced(f);
+          mem.requeue(f, Q_INACTIVE);
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  #wirePages(map: VmMap, start: number, end: number): KernReturn {
+    for (let va = start; va < end; va += this.#ps) {
+      const rv = vmFault(this.#fc, map, this.pmap, va, VM_PROT_READ, VM_FAULT_WIRE);
+      if (rv !== KERN_SUCCESS) return rv;
+    }
+    return KERN_SUCCESS;
+  }
+
+  #unwirePages(start: number, end: number): void {
+    const mem = this.sys.mem;
+    for (let va = start; va < end; va += this.#ps) {
+      const pte = this.pmap.extract(va);
+      if (pte !== 0 && (pte & PTE_WIRED) !== 0) {
+        this.pmap.setWired(va, va + this.#ps, false);
+        mem.unwireFrame(pte >>> 8);
+      }
+    }
+  }
+
+  /** mlock(2): wires the pages (user wiring). ENOMEM past RLIMIT_MEMLOCK or on holes. */
+  mlock(addr: number, length: number): void {
+    const sc = "mlock";
+    this.#alivecheck(sc);
+    const [start, end] = this.#round(sc, addr, length);
+    const npages = (end - start) / this.#ps;
+    if (npages > this.sys.wireCounter.maxUserWired) throw this.#err(sc, "ENOMEM");
+    if ((npages + this.pmap.wired) * this.#ps > this.#limits.memlock)
+      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+    const rv = this.map.wire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    if (rv !== KERN_SUCCESS)
+      throw this.#err(sc, rv === KERN_RESOURCE_SHORTAGE ? "EAGAIN" : "ENOMEM");
+  }
+
+  /** munlock(2). */
+  munlock(addr: number, length: number): void {
+    const sc = "munlock";
+    this.#alivecheck(sc);
+    const [start, end] = this.#round(sc, addr, length);
+    const rv = this.map.unwire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    if (rv !== KERN_SUCCESS) throw this.#err(sc, "ENOMEM");
+  }
+
+  /** mlockall(2): MCL_CURRENT wires everything now, MCL_FUTURE every later mapping. */
+  mlockall(how: number): void {
+    const sc = "mlockall";
+    this.#alivecheck(sc);
+    this.#int(sc, how, "how");
+    if (how === 0 || (how & ~(MCL_CURRENT | MCL_FUTURE)) !== 0) throw this.#err(sc, "EINVAL");
+    if ((how & MCL_CURRENT) !== 0 && this.map.size > this.#limits.memlock)
+      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+    if ((how & MCL_FUTURE) !== 0) this.map.modflags(MAP_WIREFUTURE, 0);
+    if ((how & MCL_CURRENT) !== 0) {
+      const rv = this.map.wire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
+      if (rv !== KERN_SUCCESS) throw this.#err(sc, "EAGAIN");
+    }
+  }
+
+  /** munlockall(2). */
+  munlockall(): void {
+    this.#alivecheck("munlockall");
+    this.map.modflags(0, MAP_WIREFUTURE);
+    this.map.unwire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
+  }
+
+  /**
+   * mincore(2): one byte per page of [addr, addr + len): MINCORE_INCORE (1) when resident,
+   * plus REFERENCED (2) / MODIFIED (4) as this pmap saw them. ENOMEM if any page is unmapped.
+   */
+  mincore(addr: number, length: number): Uint8Array {
+    const sc = "mincore";
+    this.#alivecheck(sc);
+    const [start, end] = this.#round(sc, addr, length);
+    if (addr % this.#ps !== 0) throw this.#err(sc, "EINVAL", "addr not page aligned");
+    const ps = this.#ps;
+    const out = new Uint8Array((end - start) / ps);
+    const mem = this.sys.mem;
+    let i = 0;
+    for (let va = start; va < end; va += ps, i++) {
+      const r = this.map.lookupEntry(va);
+      if (!r.found) throw this.#err(sc, "ENOMEM", "unmapped page");
+      const e = r.entry!;
+      const pte = this.pmap.extract(va);
+      let v = 0;
+      if (pte !== 0) {
+        v = 1;
+        if ((pte & PTE_A) !== 0) v |= 2;
+        if ((pte & PTE_M) !== 0 || (mem.flags[pte >>> 8] & PG_DIRTY) !== 0) v |= 4;
+      } else if (e.object !== null) {
+        const o = e.object.lookupChain((va - e.start + e.offset) / ps);
+        if (o !== null) v = 1;
+      }
+      out[i] = v;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ fork and exit
+
+  /** fork(2): a child whose address space follows each entry's inheritance. */
+  fork(): Process {
+    this.#alivecheck("fork");
+    const child = this.sys._adopt(this);
+    const rv = this.map.fork(child.map);
+    kassert(rv === KERN_SUCCESS, "vmspace_fork", "fork failed");
+    return child;
+  }
+
+  /** exit(2): releases every mapping, page and object the process holds. */
+  exit(): void {
+    if (!this.#alive) return;
+    this.map.remove(this.map.min, this.map.max);
+    this.map.modflags(0, MAP_WIREFUTURE);
+    this.pmap.destroy();
+    this.#alive = false;
+    this.sys._forget(this);
+  }
+
+  // ------------------------------------------------------------------ memory access
+
+  /**
+   * The slow path: translates `addr` for `access`, faulting as needed; sets `slowOff` to the
+   * byte offset in physical memory. Throws MemoryFault for what the kernel would signal.
+   */
+  #translate(addr: number, access: VmProt): number {
+    if (!Number.isSafeInteger(addr) || addr < 0)
+      throw new RangeError(`address ${addr} is not a safe non-negative integer`);
+    if (!this.#alive) throw new Error(`process ${this.pid} has exited`);
+    const ps = this.#ps;
+    const page = addr - (addr % ps);
+    for (let tries = 0; tries < 4; tries++) {
+      const base = this.pmap.fill(page, access);
+      if (base >= 0) {
+        slowOff = base + (addr - page);
+        return slowOff;
+      }
+      const rv =
+        page >= this.map.max
+          ? KERN_INVALID_ADDRESS
+          : vmFault(this.#fc, this.map, this.pmap, page, access, 0);
+      if (rv !== KERN_SUCCESS) throw this.#signal(rv, addr, access);
+    }
+    throw new Error(`vm_fault: no progress at 0x${addr.toString(16)}`);
+  }
+
+  /** vm_fault_trap: KERN_* to signal and code. */
+  #signal(rv: KernReturn, addr: number, access: VmProt): MemoryFault {
+    const type: AccessType =
+      (access & VM_PROT_WRITE) !== 0
+        ? "write"
+        : (access & VM_PROT_EXECUTE) !== 0
+          ? "execute"
+          : "read";
+    let f: MemoryFault;
+    switch (rv) {
+      case KERN_PROTECTION_FAILURE:
+        f = new MemoryFault("SIGSEGV", "SEGV_ACCERR", addr, type);
+        break;
+      case KERN_OUT_OF_BOUNDS:
+        f = new MemoryFault("SIGBUS", "BUS_OBJERR", addr, type);
+        break;
+      case KERN_RESOURCE_SHORTAGE:
+        f = new MemoryFault("SIGBUS", "BUS_OOMERR", addr, type);
+        break;
+      default:
+        f = new MemoryFault("SIGSEGV", "SEGV_MAPERR", addr, type);
+    }
+    const ev = this.sys.events;
+    if (ev.active)
+      ev.emit({
+        type: "fault-failed",
+        pid: this.pid,
+        address: addr,
+        signal: f.signal,
+        code: f.code,
+      });
+    return f;
+  }
+
+  /** Loads one byte. */
+  read8(addr: number): number {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off | 0) === off) return this.#u8[off];
+    }
+    return this.#u8[this.#translate(addr, VM_PROT_READ)];
+  }
+
+  /** Loads a little-endian 16-bit value. */
+  read16(addr: number): number {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off & ~1) === off) return this.#u16[off >> 1];
+    }
+    return this.#readSlow(addr, 2);
+  }
+
+  /** Loads a little-endian 32-bit value (unsigned). */
+  read32(addr: number): number {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off & ~3) === off) return this.#u32[off >> 2];
+    }
+    return this.#readSlow(addr, 4);
+  }
+
+  /** Loads a little-endian 64-bit value. */
+  read64(addr: number): bigint {
+    const lo = this.read32(addr);
+    const hi = this.read32(addr + 4);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  #readSlow(addr: number, n: number): number {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--)
+      v = v * 256 + this.#u8[this.#translate(addr + i, VM_PROT_READ)];
+    return v;
+  }
+
+  /** Stores one byte. */
+  write8(addr: number, value: number): void {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off | 0) === off) {
+        this.#u8[off] = value;
+        return;
+      }
+    }
+    this.#u8[this.#translate(addr, VM_PROT_WRITE)] = value;
+  }
+
+  /** Stores a little-endian 16-bit value. */
+  write16(addr: number, value: number): void {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off & ~1) === off) {
+        this.#u16[off >> 1] = value;
+        return;
+      }
+    }
+    this.#writeSlow(addr, value, 2);
+  }
+
+  /** Stores a little-endian 32-bit value. */
+  write32(addr: number, value: number): void {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
+      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      if ((off & ~3) === off) {
+        this.#u32[off >> 2] = value;
+        return;
+      }
+    }
+    this.#writeSlow(addr, value, 4);
+  }
+
+  /** Stores a little-endian 64-bit value. */
+  write64(addr: number, value: bigint): void {
+    const v = BigInt.asUintN(64, value);
+    // Check both halves are writable before storing either, so a fault stores nothing.
+    this.#translate(addr, VM_PROT_WRITE);
+    this.#translate(addr + 7, VM_PROT_WRITE);
+    this.write32(addr, Number(v & 0xffffffffn));
+    this.write32(addr + 4, Number(v >> 32n));
+  }
+
+  #writeSlow(addr: number, value: number, n: number): void {
+    // Translate every byte first: an access that faults stores nothing.
+    const offs = [];
+    for (let i = 0; i < n; i++) offs.push(this.#translate(addr + i, VM_PROT_WRITE));
+    let v = value >>> 0;
+    for (let i = 0; i < n; i++) {
+      this.#u8[offs[i]] = v & 0xff;
+      v >>>= 8;
+    }
+  }
+
+  #copyOut(addr: number, length: number, access: VmProt): Uint8Array {
+    this.#num("read", length, "length");
+    const out = new Uint8Array(length);
+    const ps = this.#ps;
+    let done = 0;
+    while (done < length) {
+      const a = addr + done;
+      const n = Math.min(length - done, ps - (a % ps));
+      const off = this.#translate(a, access);
+      out.set(this.#u8.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** Copies `length` bytes out of the address space. */
+  readBytes(addr: number, length: number): Uint8Array {
+    return this.#copyOut(addr, length, VM_PROT_READ);
+  }
+
+  /** Instruction fetch: like readBytes, but the pages need PROT_EXEC. */
+  fetch(addr: number, length: number): Uint8Array {
+    return this.#copyOut(addr, length, VM_PROT_EXECUTE);
+  }
+
+  /** Copies `bytes` into the address space. Every page is checked before any byte is stored. */
+  writeBytes(addr: number, bytes: Uint8Array): void {
+    const ps = this.#ps;
+    const length = bytes.length;
+    for (let done = 0; done < length; ) {
+      const a = addr + done;
+      this.#translate(a, VM_PROT_WRITE);
+      done += Math.min(length - done, ps - (a % ps));
+    }
+    for (let done = 0; done < length; ) {
+      const a = addr + done;
+      const n = Math.min(length - done, ps - (a % ps));
+      const off = this.#translate(a, VM_PROT_WRITE);
+      this.#u8.set(bytes.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+
+  // ------------------------------------------------------------------ inspection
+
+  /** One plain object per map entry, in address order. */
+  maps(): MapInfo[] {
+    const out: MapInfo[] = [];
+    for (const e of this.map.entries()) out.push(this.#info(e));
+    return out;
+  }
+
+  #info(e: VmMapEntry): MapInfo {
+    const ps = this.#ps;
+    const obj = e.object;
+    let resident = 0;
+    if (obj !== null) {
+      const first = e.offset / ps;
+      const n = (e.end - e.start) / ps;
+      for (let p = 0; p < n; p++) if (obj.lookupChain(first + p) !== null) resident++;
+    }
+    const guard = (e.eflags & MAP_ENTRY_GUARD) !== 0;
+    const stack =
+      (e.eflags &
+        (MAP_ENTRY_GROWS_DOWN |
+          MAP_ENTRY_GROWS_UP |
+          MAP_ENTRY_STACK_GAP_DN |
+          MAP_ENTRY_STACK_GAP_UP)) !==
+      0;
+    const kind: MapInfo["kind"] =
+      obj !== null && obj.type === "vnode"
+        ? "vnode"
+        : obj !== null && obj.type === "device"
+          ? "device"
+          : stack
+            ? "stack"
+            : guard
+              ? "guard"
+              : "anon";
+    const cow = (e.eflags & MAP_ENTRY_COW) !== 0;
+    return {
+      start: e.start,
+      end: e.end,
+      prot: e.protection,
+      maxProt: e.maxProtection,
+      inheritance: e.inheritance,
+      shared:
+        !cow && !guard && (e.inheritance === VM_INHERIT_SHARE || (obj !== null && !obj.isAnon)),
+      cow,
+      needsCopy: (e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0,
+      wired: e.wiredCount,
+      kind,
+      offset: e.offset,
+      path: null,
+      resident,
+      swapped: 0,
+      shadowDepth: obj === null ? 0 : obj.chainLength - 1,
+    };
+  }
+
+  /**
+   * The map as text: "procstat" as FreeBSD `procstat -v` prints it (PID START END PRT RES PRES
+   * REF SHD FLAG TP PATH), or "linux" as /proc/PID/maps.
+   */
+  formatMaps(format: "procstat" | "linux" = "procstat"): string {
+    const lines: string[] = [];
+    const prot = (p: number) =>
+      (p & VM_PROT_READ ? "r" : "-") +
+      (p & VM_PROT_WRITE ? "w" : "-") +
+      (p & VM_PROT_EXECUTE ? "x" : "-");
+    if (format === "linux") {
+      for (const e of this.map.entries()) {
+        const i = this.#info(e);
+        const name = i.kind === "stack" && !((e.eflags & MAP_ENTRY_GUARD) !== 0) ? "[stack]" : "";
+        lines.push(
+          `${i.start.toString(16).padStart(8, "0")}-${i.end.toString(16).padStart(8, "0")} ${prot(i.prot)}${i.shared ? "s" : "p"} ${i.offset.toString(16).padStart(8, "0")} 00:00 0${name ? `${" ".repeat(19)}${name}` : ""}`,
+        );
+      }
+      return lines.length > 0 ? `${lines.join("\n")}\n` : "";
+    }
+    lines.push("  PID              START                END PRT  RES PRES REF SHD FLAG  TP PATH");
+    for (const e of this.map.entries()) {
+      const i = this.#info(e);
+      const obj = e.object;
+      const flag =
+        (i.cow ? "C" : "-") +
+        (i.needsCopy ? "N" : "-") +
+        "-" +
+        ((e.eflags & MAP_ENTRY_GROWS_DOWN) !== 0
+          ? "D"
+          : (e.eflags & MAP_ENTRY_GROWS_UP) !== 0
+            ? "U"
+            : "-") +
+        ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0 || e.wiredCount > 0 ? "W" : "-");
+      const tp =
+        obj === null
+          ? i.kind === "guard" || (e.eflags & MAP_ENTRY_GUARD) !== 0
+            ? "gd"
+            : "--"
+          : obj.type === "vnode"
+            ? "vn"
+            : obj.type === "device"
+              ? "dv"
+              : obj.backingObject !== null || obj.type === "swap"
+                ? "sw"
+                : "df";
+      lines.push(
+        `${String(this.pid).padStart(5)} ${(`0x${i.start.toString(16)}`).padStart(18)} ${(`0x${i.end.toString(16)}`).padStart(18)} ${prot(i.prot)} ${String(i.resident).padStart(4)} ${String(obj ? obj.residentCount : 0).padStart(4)} ${String(obj ? obj.refCount : 0).padStart(3)} ${String(obj ? obj.shadowCount : 0).padStart(3)} ${flag} ${tp} ${i.path ?? ""}`.trimEnd(),
+      );
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
+  /** Inheritance as text, for views. */
+  static inheritName(i: number): string {
+    return INHERIT_NAMES[i] ?? String(i);
+  }
+}
+
+/** vm_mmap_to_errno. */
+export function mmapToErrno(rv: KernReturn): ErrnoName {
+  switch (rv) {
+    case KERN_SUCCESS:
+      throw new Error("mmapToErrno: success");
+    case KERN_INVALID_ADDRESS:
+    case KERN_NO_SPACE:
+      return "ENOMEM";
+    case KERN_PROTECTION_FAILURE:
+      return "EACCES";
+    default:
+      return "EINVAL";
+  }
+}

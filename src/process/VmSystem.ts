@@ -1,0 +1,204 @@
+/**
+ * VmSystem: one machine's virtual memory — physical memory, the reverse map, the objects, the
+ * fault handler's counters and the processes (address spaces) running on it.
+ *
+ * Guarded by: the system (one thread). Each process's map has its own lock.
+ */
+
+import { isPowerOfTwo } from "../base/addr.js";
+import { type ErrnoName, FREEBSD_ERRNO } from "../base/errno.js";
+import { EventHub, type VmEventListener } from "../events/events.js";
+import { type FaultStats, newFaultStats } from "../fault/vmFault.js";
+import type { WireCounter } from "../map/VmMap.js";
+import { ObjectContext } from "../object/VmObject.js";
+import {
+  METADATA_BYTES_PER_FRAME,
+  PhysMem,
+  Q_ACTIVE,
+  Q_FREE,
+  Q_INACTIVE,
+} from "../page/PhysMem.js";
+import { PvTable } from "../pmap/Pmap.js";
+import { freebsd } from "./constants.js";
+import { Process, type ProcessOptions } from "./Process.js";
+
+export type Personality = "freebsd";
+
+export interface VmSystemOptions {
+  /** Errno numbers, flags and placement of this kernel. Default "freebsd". */
+  personality?: Personality;
+  /** Page size, a power of two from 4096 to 65536. Default 4096. */
+  pageSize?: number;
+  /** Bytes of page frames (at most 2 GiB). Default 256 MiB. */
+  physicalMemory?: number;
+  /** Back physical memory with a SharedArrayBuffer. Default false. */
+  sharedMemory?: boolean;
+  /** User address space is [pageSize, 2^addressBits). 32 to 52; default 47. */
+  addressBits?: number;
+  /** Random source for ASLR (uniform unsigned 32-bit integers). ASLR is off unless given. */
+  aslrRandom?: () => number;
+  /** vm_page_max_user_wired in pages. Default: a third of physical memory. */
+  maxUserWired?: number;
+}
+
+/** What sys.stats() reports. */
+export interface VmStats {
+  pageSize: number;
+  frames: { total: number; free: number; active: number; inactive: number; wired: number };
+  faults: FaultStats;
+  cowCopies: number;
+  objects: {
+    live: number;
+    shadowsCreated: number;
+    collapses: number;
+    bypasses: number;
+    splits: number;
+  };
+  tlbInvalidations: number;
+  pageins: number;
+  pageouts: number;
+  swapInUse: number;
+  processes: number;
+  /** Bytes of metadata per physical frame. */
+  metadataBytesPerFrame: number;
+}
+
+/** The whole-system audit, installed by the package entry (the audit layer sits above this). */
+export type SystemAuditor = (sys: VmSystem) => void;
+let auditor: SystemAuditor | null = null;
+
+/** Installs the function behind sys.audit() (done by src/index.ts). */
+export function installAuditor(fn: SystemAuditor): void {
+  auditor = fn;
+}
+
+export class VmSystem {
+  readonly personality: Personality;
+  readonly pageSize: number;
+  readonly addressBits: number;
+  /** Physical memory, the reverse map and the object registry (constant). */
+  readonly mem: PhysMem;
+  readonly pv: PvTable;
+  readonly objects: ObjectContext;
+  readonly faultStats: FaultStats = newFaultStats();
+  /** System-wide user-wired page count and its ceiling. */
+  readonly wireCounter: WireCounter;
+  /** The personality's constant table. */
+  readonly constants: typeof freebsd;
+  readonly errno: Readonly<Record<ErrnoName, number>>;
+  readonly aslrRandom: (() => number) | null;
+  /** Typed events; no cost when nobody listens. */
+  readonly events = new EventHub();
+  readonly #processes = new Map<number, Process>();
+  #nextPid = 1;
+
+  constructor(opts: VmSystemOptions = {}) {
+    const personality = opts.personality ?? "freebsd";
+    if (personality !== "freebsd")
+      throw new RangeError(`VmSystem: unknown personality '${String(personality)}'`);
+    this.personality = personality;
+    const ps = opts.pageSize ?? 4096;
+    if (!isPowerOfTwo(ps) || ps < 4096 || ps > 65536)
+      throw new RangeError(`VmSystem: pageSize ${ps} is not a power of two in [4096, 65536]`);
+    this.pageSize = ps;
+    const bits = opts.addressBits ?? 47;
+    if (!Number.isInteger(bits) || bits < 32 || bits > 52)
+      throw new RangeError(`VmSystem: addressBits ${bits} is not an integer in [32, 52]`);
+    this.addressBits = bits;
+    const physical = opts.physicalMemory ?? 256 * 1024 * 1024;
+    if (!Number.isSafeInteger(physical) || physical < ps || physical > 2 ** 31)
+      throw new RangeError(`VmSystem: physicalMemory ${physical} is not in [pageSize, 2 GiB]`);
+    this.mem = new PhysMem({ pageSize: ps, physicalMemory: physical, shared: opts.sharedMemory });
+    this.pv = new PvTable(this.mem);
+    this.objects = new ObjectContext(this.mem, this.pv);
+    this.wireCounter = {
+      userWired: 0,
+      maxUserWired: opts.maxUserWired ?? Math.floor(this.mem.nframes / 3),
+    };
+    this.constants = freebsd;
+    this.errno = FREEBSD_ERRNO;
+    this.aslrRandom = opts.aslrRandom ?? null;
+    this.events.onActiveChange = (active) => this.#wireEvents(active);
+  }
+
+  #wireEvents(active: boolean): void {
+    const ev = this.events;
+    if (!active) {
+      this.objects.onEvent = null;
+      this.pv.onInvalidate = null;
+      return;
+    }
+    this.objects.onEvent = (kind, obj) => {
+      if (kind === "shadow")
+        ev.emit({ type: "shadow", objectId: obj.id, backingId: obj.backingObject?.id ?? null });
+      else ev.emit({ type: kind, objectId: obj.id });
+    };
+    this.pv.onInvalidate = (pmapId, page) => ev.emit({ type: "tlb-invalidate", pmapId, page });
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  on(fn: VmEventListener): () => void {
+    return this.events.on(fn);
+  }
+
+  /** A new process with an empty address space. */
+  createProcess(opts: ProcessOptions = {}): Process {
+    const p = new Process(this, this.#nextPid++, opts, null);
+    this.#processes.set(p.pid, p);
+    return p;
+  }
+
+  /** @internal Registers a forked child. */
+  _adopt(parent: Process): Process {
+    const p = new Process(this, this.#nextPid++, {}, parent);
+    this.#processes.set(p.pid, p);
+    return p;
+  }
+
+  /** @internal Forgets an exited process. */
+  _forget(p: Process): void {
+    this.#processes.delete(p.pid);
+  }
+
+  /** Live processes in creation order. */
+  processes(): Process[] {
+    return [...this.#processes.values()];
+  }
+
+  /** Counters of the whole system. */
+  stats(): VmStats {
+    const m = this.mem;
+    const o = this.objects.stats;
+    return {
+      pageSize: this.pageSize,
+      frames: {
+        total: m.nframes,
+        free: m.qlen[Q_FREE],
+        active: m.qlen[Q_ACTIVE],
+        inactive: m.qlen[Q_INACTIVE],
+        wired: m.wiredCount,
+      },
+      faults: { ...this.faultStats },
+      cowCopies: this.faultStats.cowCopies + this.faultStats.cowMoves,
+      objects: {
+        live: this.objects.objects.size,
+        shadowsCreated: o.shadowsCreated,
+        collapses: o.collapses,
+        bypasses: o.bypasses,
+        splits: o.splits,
+      },
+      tlbInvalidations: this.pv.tlbInvalidations,
+      pageins: 0,
+      pageouts: 0,
+      swapInUse: 0,
+      processes: this.#processes.size,
+      metadataBytesPerFrame: METADATA_BYTES_PER_FRAME,
+    };
+  }
+
+  /** Walks every structure and throws a VmPanic on the first broken invariant. */
+  audit(): void {
+    if (auditor === null) throw new Error("VmSystem.audit: import VmSystem from the package entry");
+    auditor(this);
+  }
+}
