@@ -109,11 +109,12 @@ export function vmFault(
   st.faults++;
   const ps = map.pageSize;
   const vaPage = va - (va % ps);
-  const { rv, info } = map.lookup(vaPage, faultType | VM_PROT_FAULT_LOOKUP);
+  const rv = map.lookup(vaPage, faultType | VM_PROT_FAULT_LOOKUP);
   if (rv !== KERN_SUCCESS) {
     st.failed++;
     return rv;
   }
+  const info = map.lookupInfo;
   const entry = info.entry;
   if ((entry.eflags & MAP_ENTRY_NOFAULT) !== 0) panic("vm_fault", "fault on a NOFAULT entry");
   const top = info.object;
@@ -131,6 +132,12 @@ export function vmFault(
       st.soft++;
       emit(fc, "soft", va);
     } else {
+      // The first object is where a missing page would be allocated (vm_fault_allocate): a
+      // page index past its end is KERN_OUT_OF_BOUNDS (SIGBUS), e.g. a truncated shm object.
+      if (pindex >= top.size) {
+        st.failed++;
+        return KERN_OUT_OF_BOUNDS;
+      }
       const found = top.backingObject === null ? null : top.lookupChain(pindex);
       if (found !== null) {
         const fp = VmObject.chainPindex;

@@ -1822,11 +1822,12 @@ export class VmMap {
    * vm_map_lookup: finds what the fault handler needs for an access of type `faultType`
    * (PROT_* bits, plus VM_PROT_FAULT_LOOKUP from the fault handler, which allows stack growth,
    * and VM_PROT_COPY). Gives NEEDS_COPY entries their shadow object on a write and objectless
-   * entries an anonymous object. On success the map is left **read-locked** and `info` (valid
-   * until the next lookup) is filled in: release with {@link lookupDone}. Returns
+   * entries an anonymous object. On success the map is left **read-locked** and
+   * {@link lookupInfo} (valid until the next lookup) is filled in: release with
+   * {@link lookupDone}. Returns
    * KERN_INVALID_ADDRESS (unmapped) or KERN_PROTECTION_FAILURE with no lock held.
    */
-  lookup(va: number, faultType: number): { rv: KernReturn; info: LookupInfo } {
+  lookup(va: number, faultType: number): KernReturn {
     const fn = "vm_map_lookup";
     kassert(this.objects !== null, fn, "the map has no object context");
     for (;;) {
@@ -1834,7 +1835,7 @@ export class VmMap {
       let entry = this.#lookup(va);
       if (entry === null || va >= entry.end) {
         this.unlockRead();
-        return { rv: KERN_INVALID_ADDRESS, info: this.#info };
+        return KERN_INVALID_ADDRESS;
       }
       let prot = entry.protection;
       if ((faultType & VM_PROT_FAULT_LOOKUP) !== 0) {
@@ -1858,7 +1859,7 @@ export class VmMap {
       let want = faultType & VM_PROT_ALL;
       if ((want & ~prot) !== 0 || prot === VM_PROT_NONE) {
         this.unlockRead();
-        return { rv: KERN_PROTECTION_FAILURE, info: this.#info };
+        return KERN_PROTECTION_FAILURE;
       }
       if (
         (faultType & VM_PROT_COPY) !== 0 &&
@@ -1866,7 +1867,7 @@ export class VmMap {
         (entry.eflags & MAP_ENTRY_COW) === 0
       ) {
         this.unlockRead();
-        return { rv: KERN_PROTECTION_FAILURE, info: this.#info };
+        return KERN_PROTECTION_FAILURE;
       }
       const wired = entry.wiredCount !== 0;
       if (wired) want = prot;
@@ -1898,8 +1899,13 @@ export class VmMap {
       info.pindex = Math.floor(info.pindex);
       info.prot = prot;
       info.wired = wired;
-      return { rv: KERN_SUCCESS, info };
+      return KERN_SUCCESS;
     }
+  }
+
+  /** What the last successful lookup found (one object, reused: no allocation per fault). */
+  get lookupInfo(): LookupInfo {
+    return this.#info;
   }
 
   /** vm_map_lookup_done: releases the read lock left by a successful lookup. */

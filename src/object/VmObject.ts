@@ -142,7 +142,7 @@ export class VmObject {
 
   /** vm_object_reference: one more reference. */
   reference(): void {
-    kassert(!this.isDead, "vm_object_reference", `object ${this.id} is dead`);
+    if (this.isDead) panic("vm_object_reference", `object ${this.id} is dead`);
     this.refCount++;
   }
 
@@ -154,7 +154,7 @@ export class VmObject {
   deallocate(): void {
     let obj: VmObject | null = this;
     while (obj !== null) {
-      kassert(obj.refCount > 0, "vm_object_deallocate", `object ${obj.id} has no references`);
+      if (obj.refCount <= 0) panic("vm_object_deallocate", `object ${obj.id} has no references`);
       obj.refCount--;
       if (obj.refCount > 0) {
         if (obj.refCount === 1 && obj.isAnon) {
@@ -174,7 +174,7 @@ export class VmObject {
 
   /** vm_object_terminate: frees every page and unlinks from the backing object. */
   #terminate(): void {
-    kassert(this.shadows.size === 0, "vm_object_terminate", `object ${this.id} still shadowed`);
+    if (this.shadows.size !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
     this.removePages(0, Number.MAX_SAFE_INTEGER);
     if (this.backingObject !== null) {
       this.backingObject.shadows.delete(this);
@@ -199,7 +199,8 @@ export class VmObject {
    */
   pageAlloc(pindex: number): number {
     const ctx = this.#ctx("vm_page_alloc");
-    kassert(!this.pages.has(pindex), "vm_page_alloc", `page ${pindex} of object ${this.id} exists`);
+    if (this.pages.has(pindex))
+      panic("vm_page_alloc", `page ${pindex} of object ${this.id} exists`);
     let f = ctx.mem.alloc(this.id, pindex);
     while (f < 0 && ctx.reclaim()) f = ctx.mem.alloc(this.id, pindex);
     if (f >= 0) this.pages.set(pindex, f);

@@ -19,7 +19,7 @@
  * Guarded by: the page and queue locks (one thread: any caller).
  */
 
-import { kassert, panic } from "../base/assert.js";
+import { panic } from "../base/assert.js";
 
 export const Q_NONE = 0;
 export const Q_FREE = 1;
@@ -141,8 +141,8 @@ export class PhysMem {
 
   /** vm_page_free: clears the frame's bytes and metadata and returns it to the free queue. */
   free(f: number): void {
-    kassert(this.queue[f] !== Q_FREE, "vm_page_free", `frame ${f} is already free`);
-    kassert(this.wire[f] === 0, "vm_page_free", `frame ${f} is wired`);
+    if (this.queue[f] === Q_FREE) panic("vm_page_free", `frame ${f} is already free`);
+    if (this.wire[f] !== 0) panic("vm_page_free", `frame ${f} is wired`);
     this.#dequeue(f);
     const ps = this.pageSize;
     this.bytes.fill(0, f * ps, f * ps + ps);

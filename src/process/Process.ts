@@ -799,9 +799,10 @@ export class Process {
   }
 
   #readSlow(addr: number, n: number): number {
+    // Bytes in ascending order, so an access spanning pages faults on the lowest bad page.
     let v = 0;
-    for (let i = n - 1; i >= 0; i--)
-      v = v * 256 + this.#u8[this.#translate(addr + i, VM_PROT_READ)];
+    for (let i = 0, m = 1; i < n; i++, m *= 256)
+      v += this.#u8[this.#translate(addr + i, VM_PROT_READ)] * m;
     return v;
   }
 
