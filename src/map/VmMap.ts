@@ -870,7 +870,6 @@ export class VmMap {
     if (
       !this.#okAddr(addr) ||
       !this.#okAddr(length) ||
-      length === 0 ||
       !this.#okAddr(maxAddr) ||
       !Number.isInteger(findSpace) ||
       findSpace < 0 ||
@@ -880,6 +879,8 @@ export class VmMap {
       return { rv: KERN_INVALID_ARGUMENT, addr };
     const rv0 = this.#checkInsertArgs(offset, 0, 0, prot, max, cow);
     if (rv0 !== KERN_SUCCESS) return { rv: rv0, addr };
+    // An empty range ends where FreeBSD's does: vm_map_insert refuses start == end.
+    if (length === 0) return { rv: KERN_INVALID_ADDRESS, addr };
     this.lock();
     try {
       return this.#find(object, offset, addr, length, maxAddr, findSpace, prot, max, cow);
