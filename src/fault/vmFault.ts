@@ -32,7 +32,7 @@ import { VM_PROT_FAULT_LOOKUP, VM_PROT_WRITE, type VmProt } from "../base/prot.j
 import type { EventHub } from "../events/events.js";
 import type { VmMap } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
-import { type ObjectContext, VmObject } from "../object/VmObject.js";
+import { OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
 import { PG_DIRTY } from "../page/PhysMem.js";
 import { type Pmap, PTE_WIRED } from "../pmap/Pmap.js";
 
@@ -162,6 +162,11 @@ export function vmFault(
               return KERN_RESOURCE_SHORTAGE;
             }
             mem.copyFrame(src, frame);
+            // vm_fault_cow: when the first object is shared (a SHARE-inherited shadow), other
+            // address spaces may map the old page read-only through it; they must fault on the
+            // new copy (pmap_remove_all of the copied page unless OBJ_ONEMAPPING).
+            if ((top.flags & OBJ_ONEMAPPING) === 0 && mem.wire[src] === 0)
+              fc.objects.pv.removeAll(src);
             st.cowCopies++;
           }
           mem.flags[frame] |= PG_DIRTY;
