@@ -20,7 +20,7 @@ export type VmProt = number;
 
 /** True when `p` uses only the R, W and X bits. */
 export function isProt(p: number): boolean {
-  return Number.isInteger(p) && p >= 0 && (p & ~VM_PROT_ALL) === 0;
+  return Number.isInteger(p) && p >= 0 && p <= VM_PROT_ALL;
 }
 
 /** True when every bit of `sub` is in `sup`. */

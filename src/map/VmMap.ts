@@ -498,6 +498,12 @@ export class VmMap {
     return e;
   }
 
+  /** Whether an entry contains `addr`. */
+  #mapped(addr: number): boolean {
+    const e = this.#lookup(addr);
+    return e !== null && addr >= e.start && addr < e.end;
+  }
+
   /** Successor of `prev` where null stands for the header. */
   #succ(prev: VmMapEntry | null): VmMapEntry | null {
     return prev === null ? this.#tree.first : prev.next;
@@ -523,7 +529,7 @@ export class VmMap {
     // Beyond 2^53 the subtraction is inexact; max + 1 keeps `addr + length > max` true.
     if (!Number.isSafeInteger(length)) return this.#max + 1;
     const sentinel = this.#max - length + 1;
-    if (Number.isNaN(start) || length <= 0) return sentinel;
+    if (Number.isNaN(start) || length < 0) return sentinel;
     if (start < this.#min) start = this.#min;
     if (start >= this.#max || length > this.#max - start) return sentinel;
     const a = this.#tree.findGap(start, length, this.#min, this.#max);
@@ -676,6 +682,12 @@ export class VmMap {
   }
 
   /** Would clipping [start, end) at both ends succeed? (Checked before any change.) */
+  /** Whether clipping `e` to [start, end) would be allowed at both ends that fall inside it. */
+  #clipsOk(e: VmMapEntry, start: number, end: number): boolean {
+    if (start > e.start && start < e.end && !this.#clipAllowed(e, start)) return false;
+    return !(end > e.start && end < e.end && !this.#clipAllowed(e, end));
+  }
+
   #checkClips(start: number, end: number): KernReturn {
     if (start >= end) return KERN_SUCCESS;
     const a = this.#lookup(start);
@@ -745,7 +757,7 @@ export class VmMap {
     if (!this.#okAddr(start) || !this.#okAddr(end) || !this.#okAddr(offset))
       return KERN_INVALID_ARGUMENT;
     if (!isProt(prot) || !isProt(max) || !protSubset(prot, max)) return KERN_INVALID_ARGUMENT;
-    if (!Number.isInteger(cow) || cow < 0 || (cow & ~MAP_COW_ALL) !== 0)
+    if (!Number.isInteger(cow) || cow < 0 || cow > 0x7fff_ffff || (cow & ~MAP_COW_ALL) !== 0)
       return KERN_INVALID_ARGUMENT;
     if ((cow & MAP_STACK_GROWS_DOWN) !== 0 && (cow & MAP_STACK_GROWS_UP) !== 0)
       return KERN_INVALID_ARGUMENT;
@@ -879,8 +891,6 @@ export class VmMap {
       return { rv: KERN_INVALID_ARGUMENT, addr };
     const rv0 = this.#checkInsertArgs(offset, 0, 0, prot, max, cow);
     if (rv0 !== KERN_SUCCESS) return { rv: rv0, addr };
-    // An empty range ends where FreeBSD's does: vm_map_insert refuses start == end.
-    if (length === 0) return { rv: KERN_INVALID_ADDRESS, addr };
     this.lock();
     try {
       return this.#find(object, offset, addr, length, maxAddr, findSpace, prot, max, cow);
@@ -1207,7 +1217,8 @@ export class VmMap {
     if (!isProt(newProt) || !isProt(newMaxProt)) return KERN_INVALID_ARGUMENT;
     if (
       !Number.isInteger(flags) ||
-      (flags & ~(VM_MAP_PROTECT_SET_PROT | VM_MAP_PROTECT_SET_MAXPROT)) !== 0
+      flags < 0 ||
+      flags > (VM_MAP_PROTECT_SET_PROT | VM_MAP_PROTECT_SET_MAXPROT)
     )
       return KERN_INVALID_ARGUMENT;
     if (start === end) return KERN_SUCCESS;
@@ -1460,32 +1471,35 @@ export class VmMap {
     if (!isClampArg(start, this.pageSize) || !isClampArg(end, this.pageSize))
       return KERN_INVALID_ARGUMENT;
     if (start === end) return KERN_SUCCESS;
-    [start, end] = this.#clamp(start, end);
-    if (start >= end) return KERN_SUCCESS;
     const user = (flags & VM_MAP_WIRE_USER) !== 0;
     const holesOk = (flags & VM_MAP_WIRE_HOLESOK) !== 0;
+    [start, end] = this.#clamp(start, end);
+    // Clamped to nothing: only whether the start is mapped matters (an inverted range ends up
+    // as start = end).
+    if (start >= end) return holesOk || this.#mapped(start) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
     const needWrite = (flags & VM_MAP_WIRE_WRITE) !== 0;
     const skip = (e: VmMapEntry): boolean =>
       (e.protection & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 ||
       (needWrite && (e.protection & VM_PROT_WRITE) === 0);
-    // Validation: holes, skipped entries and the user-wiring limit, before any change.
+    // Validation before any change, entry by entry in FreeBSD's order (clip, skip, user-wiring
+    // limit, following hole), so that the first problem met is the one reported.
     const first = this.#firstAtOrAbove(start);
     if (!holesOk && (first === null || first.start > start)) return KERN_INVALID_ADDRESS;
+    const wc = this.wireCounter;
     let newUserPages = 0;
     for (let e = first; e !== null && e.start < end; e = e.next) {
+      if (!this.#clipsOk(e, start, end)) return KERN_INVALID_ARGUMENT;
       if (skip(e)) {
         if (!holesOk) return KERN_INVALID_ADDRESS;
         continue;
       }
-      if (user && (e.eflags & MAP_ENTRY_USER_WIRED) === 0)
+      if (user && (e.eflags & MAP_ENTRY_USER_WIRED) === 0) {
         newUserPages += (Math.min(e.end, end) - Math.max(e.start, start)) / this.pageSize;
+        if (wc.userWired + newUserPages > wc.maxUserWired) return KERN_RESOURCE_SHORTAGE;
+      }
       if (!holesOk && e.end < end && (e.next === null || e.next.start > e.end))
         return KERN_INVALID_ADDRESS;
     }
-    const wc = this.wireCounter;
-    if (user && wc.userWired + newUserPages > wc.maxUserWired) return KERN_RESOURCE_SHORTAGE;
-    const rv = this.#checkClips(start, end);
-    if (rv !== KERN_SUCCESS) return rv;
     // Wire. `added` remembers what this call did to each entry, for an all-or-nothing undo.
     const firstE = this.#lookupClipStart(start);
     if (firstE === null) return KERN_SUCCESS;
@@ -1543,16 +1557,16 @@ export class VmMap {
     this.lock();
     try {
       [start, end] = this.#clamp(start, end);
-      if (start >= end) return KERN_SUCCESS;
+      if (start >= end) return holesOk || this.#mapped(start) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
       const first = this.#firstAtOrAbove(start);
       if (!holesOk && (first === null || first.start > start)) return KERN_INVALID_ADDRESS;
       for (let e = first; e !== null && e.start < end; e = e.next) {
-        if (!user && e.systemWiredCount === 0) return KERN_INVALID_ARGUMENT;
+        // Per entry in FreeBSD's order: clip, following hole, system wiring.
+        if (!this.#clipsOk(e, start, end)) return KERN_INVALID_ARGUMENT;
         if (!holesOk && e.end < end && (e.next === null || e.next.start > e.end))
           return KERN_INVALID_ADDRESS;
+        if (!user && e.systemWiredCount === 0) return KERN_INVALID_ARGUMENT;
       }
-      const rv = this.#checkClips(start, end);
-      if (rv !== KERN_SUCCESS) return rv;
       const firstE = this.#lookupClipStart(start);
       if (firstE === null) return KERN_SUCCESS;
       let prev = firstE.prev;

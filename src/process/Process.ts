@@ -254,8 +254,10 @@ export class Process {
   }
 
   #int(syscall: string, v: number, what: string): void {
-    if (!Number.isSafeInteger(v))
-      throw this.#err(syscall, "EINVAL", `${what} ${v} is not an integer`);
+    // The kernel's argument is a C int: anything outside 32 bits would be silently truncated
+    // there; here it is refused rather than reinterpreted.
+    if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
+      throw this.#err(syscall, "EINVAL", `${what} ${v} is not a 32-bit integer`);
   }
 
   // ------------------------------------------------------------------ limits
