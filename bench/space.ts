@@ -10,7 +10,7 @@
  * vmspace / Linux.
  */
 
-import { freebsd as F, VmSystem } from "../src/index.js";
+import { freebsd as F, METADATA_BYTES_PER_FRAME, VmSystem } from "../src/index.js";
 
 const MiB = 1 << 20;
 const PAGE = 4096;
@@ -20,8 +20,10 @@ const ANON = F.MAP_PRIVATE | F.MAP_ANON;
 export interface SpaceRow {
   name: string;
   unit: string;
-  /** CPU nanoseconds per unit, best round. */
+  /** CPU nanoseconds per unit, best round (NaN for a size row). */
   ns: number;
+  /** Bytes per unit, for a size row. */
+  bytes?: number;
   /** Linux's figure in ns per unit, when the issue gives one. */
   linuxNs: number | null;
   /** Goal in ns per unit (or, for ratios, the maximum ratio). */
@@ -216,6 +218,34 @@ export function loads(
   return { vm, raw: rawNs };
 }
 
+/**
+ * Bytes of metadata per resident page, measured: the growth of the JS heap plus array buffers
+ * while `mib` MiB of fresh anonymous memory is touched, divided by the pages touched. The frames
+ * themselves are preallocated, so what grows is everything else a resident page costs: the
+ * object's page index, page-table leaves, reverse-map entries. The per-frame typed arrays of
+ * PhysMem are preallocated too; their fixed size is added.
+ */
+export function metadataPerPage(mib: number): { measured: number; frameArrays: number } {
+  const sys = new VmSystem({ physicalMemory: (mib + 16) * MiB });
+  const p = sys.createProcess();
+  const pages = (mib * MiB) / PAGE;
+  const a = p.mmap(0, mib * MiB, RW, ANON);
+  p.write8(a, 1);
+  const used = (): number => {
+    collect();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const h0 = used();
+  for (let i = 1; i < pages; i++) p.write8(a + i * PAGE, 1);
+  const h1 = used();
+  if (sys.stats().frames.active < pages) throw new Error("metadata: pages not resident");
+  return {
+    measured: (h1 - h0) / (pages - 1) + METADATA_BYTES_PER_FRAME,
+    frameArrays: METADATA_BYTES_PER_FRAME,
+  };
+}
+
 /** Runs all address-space benchmarks; `quick` shrinks sizes for a smoke run. */
 export function runSpaceBenchmarks(quick: boolean, log: (s: string) => void): SpaceRow[] {
   const rounds = quick ? 1 : 3;
@@ -251,6 +281,19 @@ export function runSpaceBenchmarks(quick: boolean, log: (s: string) => void): Sp
       note: `${ratio.toFixed(2)}x raw`,
     });
   }
+  const mib = quick ? 16 : 256;
+  log(`space: metadata per resident page over ${mib} MiB`);
+  const md = metadataPerPage(mib);
+  rows.push({
+    name: "metadata per resident page",
+    unit: "page",
+    ns: Number.NaN,
+    bytes: md.measured,
+    linuxNs: null,
+    goal: "≤ 32 B",
+    met: md.measured <= 32,
+    note: `${md.frameArrays} B in PhysMem's typed arrays + the measured growth of heap and buffers`,
+  });
   return rows;
 }
 
@@ -288,7 +331,7 @@ export function spaceTable(rows: SpaceRow[]): string {
   ];
   for (const r of rows)
     out.push(
-      `| ${r.name}${r.note ? ` (${r.note})` : ""} | ${r.unit} | ${fmt(r.ns)} | ${r.linuxNs === null ? "—" : fmt(r.linuxNs)} | ${r.linuxNs === null ? "—" : (r.ns / r.linuxNs).toFixed(3)} | ${r.goal} | ${r.met ? "met" : "not met"} |`,
+      `| ${r.name}${r.note ? ` (${r.note})` : ""} | ${r.unit} | ${r.bytes !== undefined ? `${r.bytes.toFixed(1)} B` : fmt(r.ns)} | ${r.linuxNs === null ? "—" : fmt(r.linuxNs)} | ${r.linuxNs === null ? "—" : (r.ns / r.linuxNs).toFixed(3)} | ${r.goal} | ${r.met ? "met" : "not met"} |`,
     );
   return `${out.join("\n")}\n`;
 }

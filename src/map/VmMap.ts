@@ -289,6 +289,13 @@ export class VmMap {
   #flags = 0;
   /** Clustering hint for anonymous mappings (end of the last clustered one); 0 = none. */
   #anonLoc = 0;
+  /**
+   * Set on both maps by fork. vmspace_fork links the child's entries without merging, and the
+   * copy-on-write marks it sets can make the parent's neighbours mergeable too; FreeBSD leaves
+   * them apart, so check() only insists on merged neighbours in maps that never took part in a
+   * fork.
+   */
+  #forked = false;
   /** In-progress wirings that dropped the lock. */
   #busy = 0;
   /** Objects whose release is deferred to unlock (vm_map_entry_delete's deferred list). */
@@ -1944,6 +1951,7 @@ export class VmMap {
     this.lock();
     child.lock();
     try {
+      this.#forked = child.#forked = true;
       child.#anonLoc = this.#anonLoc;
       child.#flags |= this.#flags & (MAP_ASLR | MAP_ASLR_IGNSTART | MAP_ASLR_STACK | MAP_WXORX);
       child.stackTop = this.stackTop;
@@ -2097,7 +2105,7 @@ export class VmMap {
         e.offset + (e.end - e.start) > e.object.size * this.pageSize
       )
         panic(who, `entry beyond its anonymous object at ${e.start}`);
-      if (prev !== null && VmMap.wouldMerge(prev, e))
+      if (!this.#forked && prev !== null && VmMap.wouldMerge(prev, e))
         panic(who, `mergeable neighbours left at ${prev.start} and ${e.start}`);
       prev = e;
     }

@@ -1,0 +1,35 @@
+/**
+ * Keeps the benchmark harness from rotting: builds a small fixture and runs every workload of
+ * bench/map.ts once. Asserts behaviour only (the map is unchanged and passes its audit), never
+ * timings.
+ */
+import { describe, expect, it } from "vitest";
+import { buildFixture, PAGE, verifyFixture, WORKLOADS } from "../bench/map.js";
+
+describe("bench workloads", () => {
+  it("build a fixture whose neighbours never merge", () => {
+    const fx = buildFixture(200);
+    expect(fx.map.nentries).toBe(200);
+    for (let i = 1; i < fx.count; i++) expect(fx.starts[i] - fx.ends[i - 1]).toBe(PAGE);
+    verifyFixture(fx);
+  });
+
+  it("run each workload once and leave the map as it was", () => {
+    const fx = buildFixture(200);
+    const names: string[] = [];
+    for (const mk of WORKLOADS) {
+      const w = mk(fx, 16);
+      names.push(w.name);
+      expect(Number.isFinite(w.run(1))).toBe(true);
+      verifyFixture(fx);
+      w.run(20); // wraps around the 16 pre-generated inputs
+      verifyFixture(fx);
+    }
+    expect(names).toEqual([
+      "lookupEntry",
+      "find+insert+delete",
+      "protect split+merge",
+      "fixed over entry",
+    ]);
+  });
+});
