@@ -21,11 +21,12 @@
  * per page) follow the map workloads and are reported as a second table.
  */
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { buildFixture, type Fixture, verifyFixture, WORKLOADS, type Workload } from "./map.js";
-import { runSpaceBenchmarks, spaceTable } from "./space.js";
+import { fmt, runSpaceBenchmarks, type SpaceRow, spaceTable } from "./space.js";
 
 const FULL_SIZES = [1_000, 10_000, 60_000, 100_000, 1_000_000];
 const QUICK_SIZES = [1_000, 10_000];
@@ -427,6 +428,71 @@ function report(rows: Row[], m: MachineInfo, opts: Options, run: RunInfo): strin
   return out.join("\n");
 }
 
+/** What bench/linux.c prints: this machine's kernel doing the same workloads (ns per op). */
+interface LinuxFigures {
+  mmapMunmap60k: number;
+  mprotectSplitMerge60k: number;
+  zeroFill: number;
+  cowFault: number;
+  forkTouched: number;
+  forkEntries: number;
+}
+
+/**
+ * Compiles and runs bench/linux.c (needs a C compiler, `cc`); null when that is not possible,
+ * in which case only the issue's reference figures are used.
+ */
+function measureLinux(quick: boolean, log: (s: string) => void): LinuxFigures | null {
+  const src = new URL("../../bench/linux.c", import.meta.url).pathname;
+  const dir = new URL("../", import.meta.url).pathname;
+  const exe = `${dir}linux-bench`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync("cc", ["-O2", "-o", exe, src], { stdio: ["ignore", "ignore", "inherit"] });
+    log("linux: the same workloads on this machine's kernel (bench/linux.c)");
+    const out = execFileSync(exe, quick ? ["--quick"] : [], { encoding: "utf8" });
+    return JSON.parse(out) as LinuxFigures;
+  } catch (e) {
+    log(`linux: not measured (${(e as Error).message.split("\n")[0]})`);
+    return null;
+  }
+}
+
+/** vmspace against this machine's Linux, both measured in this run. */
+function linuxTable(rows: Row[], space: SpaceRow[], lx: LinuxFigures): string {
+  const out = [
+    "| workload | vmspace | Linux (this machine, this run) | vmspace / Linux |",
+    "|---|---:|---:|---:|",
+  ];
+  const add = (name: string, vm: number | undefined, linux: number): void => {
+    if (vm === undefined || !Number.isFinite(vm)) return;
+    out.push(`| ${name} | ${fmt(vm)} | ${fmt(linux)} | ${(vm / linux).toFixed(2)} |`);
+  };
+  const at60 = (op: string): number | undefined =>
+    rows.find((r) => r.op === op && r.entries === 60_000)?.p50;
+  add(
+    "find+insert+delete / mmap+munmap, 60,000 entries (p50)",
+    at60("find+insert+delete"),
+    lx.mmapMunmap60k,
+  );
+  add(
+    "protect split+merge / two mprotect calls, 60,000 entries (p50)",
+    at60("protect split+merge"),
+    lx.mprotectSplitMerge60k,
+  );
+  const sp = (prefix: string): number | undefined =>
+    space.find((r) => r.name.startsWith(prefix))?.ns;
+  add("demand-zero write fault, per page", sp("demand-zero"), lx.zeroFill);
+  add("copy-on-write fault, per page", sp("copy-on-write"), lx.cowFault);
+  add(
+    "fork, touched memory",
+    space.find((r) => r.name.includes("MiB touched"))?.ns,
+    lx.forkTouched,
+  );
+  add("fork, many entries", space.find((r) => r.name.includes("entries"))?.ns, lx.forkEntries);
+  return `${out.join("\n")}\n`;
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2), process.env);
   const log = (s: string): void => {
@@ -467,10 +533,15 @@ async function main(): Promise<void> {
         `${m.loadavg})\n\n${spaceTable(spaceRows)}`,
     );
   }
+  const linux = measureLinux(opts.quick, log);
+  if (linux !== null)
+    process.stdout.write(
+      `\n### Against this machine's Linux, same run\n\n${linuxTable(rows, spaceRows, linux)}`,
+    );
   if (opts.json !== null)
     writeFileSync(
       opts.json,
-      `${JSON.stringify({ machine: m, options: opts, run, rows, spaceRows }, null, 2)}\n`,
+      `${JSON.stringify({ machine: m, options: opts, run, rows, spaceRows, linux }, null, 2)}\n`,
     );
 }
 

@@ -5,6 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildFixture, PAGE, verifyFixture, WORKLOADS } from "../bench/map.js";
+import {
+  cowFault,
+  forkEntries,
+  forkTouched,
+  loads,
+  metadataPerPage,
+  zeroFillFault,
+} from "../bench/space.js";
 
 describe("bench workloads", () => {
   it("build a fixture whose neighbours never merge", () => {
@@ -31,5 +39,23 @@ describe("bench workloads", () => {
       "protect split+merge",
       "fixed over entry",
     ]);
+  });
+});
+
+describe("address-space workloads", () => {
+  it("run at tiny sizes and check their own results", () => {
+    // Each workload throws if the address space gives a wrong answer; timings are not asserted.
+    expect(zeroFillFault(1, 1)).toBeGreaterThan(0);
+    expect(cowFault(1, 1)).toBeGreaterThan(0);
+    expect(forkTouched(1, 1)).toBeGreaterThan(0);
+    expect(forkEntries(20, 1)).toBeGreaterThan(0);
+    for (const pattern of ["random", "sequential"] as const) {
+      const l = loads(64, pattern, 1000, 1);
+      expect(l.vm).toBeGreaterThan(0);
+      expect(l.raw).toBeGreaterThan(0);
+    }
+    const md = metadataPerPage(1);
+    expect(md.frameArrays).toBe(24);
+    expect(Number.isFinite(md.measured)).toBe(true);
   });
 });
