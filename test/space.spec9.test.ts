@@ -1041,11 +1041,20 @@ describe("section 9, whole address space", () => {
     writes(200_000);
     const faults = sys.stats().faults.faults;
     let sum = 0;
-    const r = allocated(() => {
+    // Steady state is what is asserted: until the optimizing compiler (a background thread,
+    // slow to get CPU on a loaded machine) has replaced the baseline code, each call may box
+    // its 2^35-sized address argument. So the least of a few attempts counts.
+    const steady = (fn: () => void): number => {
+      let least = Number.POSITIVE_INFINITY;
+      for (let attempt = 0; attempt < 6 && least >= MB; attempt++)
+        least = Math.min(least, allocated(fn));
+      return least;
+    };
+    const r = steady(() => {
       sum = reads(1_000_000);
     });
     expect(sum).toBeGreaterThanOrEqual(0);
-    const w = allocated(() => writes(1_000_000));
+    const w = steady(() => writes(1_000_000));
     expect(sys.stats().faults.faults).toBe(faults);
     expect(r).toBeLessThan(MB);
     expect(w).toBeLessThan(MB);

@@ -1192,6 +1192,9 @@ export class VmMap {
     const object = entry.object;
     if (object === null) return;
     if (object.isAnon && object.refCount !== 1 && (object.flags & OBJ_ONEMAPPING) !== 0) {
+      // As vm_map_entry_delete: collapse first, so that pages of a singly referenced backing
+      // object that this range hid are freed with it rather than kept alive in the chain.
+      if (object.backingObject !== null) object.collapse();
       const first = entry.offset / this.pageSize;
       const last = first + size / this.pageSize;
       object.removePages(first, last);
