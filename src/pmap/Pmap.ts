@@ -396,9 +396,8 @@ export class Pmap implements MapPmap {
     const need =
       (access & VM_PROT_WRITE) !== 0 ? PTE_W : (access & VM_PROT_EXECUTE) !== 0 ? PTE_X : PTE_R;
     if ((pte & need) === 0) return -1;
-    pte |= PTE_A;
-    if (need === PTE_W) pte |= PTE_M;
-    leaf[i] = pte;
+    const set = need === PTE_W ? PTE_A | PTE_M : PTE_A;
+    if ((pte & set) !== set) leaf[i] = pte |= set; // no store when the bits are already set
     const slot = vpn & TLB_MASK;
     const base = (pte >>> 8) * this.pageSize;
     this.tlbTag[slot] = vpn;

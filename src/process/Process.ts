@@ -801,6 +801,14 @@ export class Process {
   }
 
   #readSlow(addr: number, n: number): number {
+    if ((addr % this.#ps) + n <= this.#ps) {
+      // Within one page: one translation (a TLB miss or a fault), then the bytes.
+      const off = this.#translate(addr, VM_PROT_READ);
+      const u8 = this.#u8;
+      let w = 0;
+      for (let i = n - 1; i >= 0; i--) w = w * 256 + u8[off + i];
+      return w;
+    }
     // Bytes in ascending order, so an access spanning pages faults on the lowest bad page.
     let v = 0;
     for (let i = 0, m = 1; i < n; i++, m *= 256)
@@ -861,7 +869,15 @@ export class Process {
   }
 
   #writeSlow(addr: number, value: number, n: number): void {
-    // Translate every byte first: an access that faults stores nothing.
+    if ((addr % this.#ps) + n <= this.#ps) {
+      // Within one page: one translation (a TLB miss or a fault), then the bytes.
+      const off = this.#translate(addr, VM_PROT_WRITE);
+      const u8 = this.#u8;
+      let w = value >>> 0;
+      for (let i = 0; i < n; i++, w >>>= 8) u8[off + i] = w & 0xff;
+      return;
+    }
+    // Across pages: translate every byte first, so an access that faults stores nothing.
     const offs = [];
     for (let i = 0; i < n; i++) offs.push(this.#translate(addr + i, VM_PROT_WRITE));
     let v = value >>> 0;
