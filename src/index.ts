@@ -45,7 +45,18 @@ export {
 } from "./object/VmObject.js";
 export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
 export type { MapPmap } from "./pmap/MapPmap.js";
-export { Pmap, PvTable, TLB_SIZE } from "./pmap/Pmap.js";
+export {
+  Pmap,
+  PTE_A,
+  PTE_M,
+  PTE_R,
+  PTE_V,
+  PTE_W,
+  PTE_WIRED,
+  PTE_X,
+  PvTable,
+  TLB_SIZE,
+} from "./pmap/Pmap.js";
 export { freebsd, linux, MAP_ALIGNED, PROT_MAX, RLIM_INFINITY } from "./process/constants.js";
 export {
   type AccessType,
