@@ -688,21 +688,19 @@ export class VmMap {
     return this.#succ(e);
   }
 
-  /** Would clipping [start, end) at both ends succeed? (Checked before any change.) */
   /** Whether clipping `e` to [start, end) would be allowed at both ends that fall inside it. */
   #clipsOk(e: VmMapEntry, start: number, end: number): boolean {
     if (start > e.start && start < e.end && !this.#clipAllowed(e, start)) return false;
     return !(end > e.start && end < e.end && !this.#clipAllowed(e, end));
   }
 
+  /** Would clipping [start, end) at both ends succeed? (Checked before any change.) */
   #checkClips(start: number, end: number): KernReturn {
     if (start >= end) return KERN_SUCCESS;
     const a = this.#lookup(start);
-    if (a !== null && start > a.start && start < a.end && !this.#clipAllowed(a, start))
-      return KERN_INVALID_ARGUMENT;
+    if (a !== null && !this.#clipsOk(a, start, end)) return KERN_INVALID_ARGUMENT;
     const b = this.#lookup(end);
-    if (b !== null && end > b.start && end < b.end && !this.#clipAllowed(b, end))
-      return KERN_INVALID_ARGUMENT;
+    if (b !== null && b !== a && !this.#clipsOk(b, start, end)) return KERN_INVALID_ARGUMENT;
     return KERN_SUCCESS;
   }
 
