@@ -268,6 +268,51 @@ export class GapTree<N extends GapNode<N>> {
     return null;
   }
 
+  /**
+   * Last fit: the highest address a with low <= a, a + length <= high and [a, a + length)
+   * meeting no node (a node n meets it when n.start < a + length and a < n.end; so for length
+   * 0, a is the highest address in [low, high] not strictly inside a node), or -1.
+   * Preconditions: addresses are integers, min <= low, high <= max, 0 <= length.
+   * O(log n): the lookup of `high`, then one search for the last node at or below it whose gap
+   * to its predecessor holds `length` (Linux's top-down unmapped_area_topdown search).
+   */
+  findGapTopDown(low: number, high: number, length: number, min: number, max: number): number {
+    if (high - low < length || high > max) return -1;
+    // p: the last node that starts below high.
+    const p = this.lookup(high - 1);
+    // high is in the bottom gap [min, first.start), which low clips: fits by the test above.
+    if (p === null) return high - length;
+    // high is in the closure of the gap after p: try that gap, clipped to [low, high).
+    if (p.end <= high && high - max2(p.end, low) >= length) return high - length;
+    // Otherwise the gaps that end at p.start or lower, highest first.
+    const e = this.#lastGapAtOrBefore(this.root, min, p.start, length);
+    if (e === null) return -1;
+    // If e's gap is too short once clipped at low, it starts below low, so every lower gap
+    // lies wholly below low: nothing fits.
+    const a = e.start - length;
+    return a >= low ? a : -1;
+  }
+
+  /**
+   * The rightmost node e of the subtree with e.start <= key whose gap to its predecessor is at
+   * least `length`; `pe` is the end of the subtree's in-order predecessor (or min). Mirror of
+   * {@link GapTree.#firstGapAfter}; O(log n) for the same reason.
+   */
+  #lastGapAtOrBefore(n: N | null, pe: number, key: number, length: number): N | null {
+    while (n !== null) {
+      if (n.lo > key) return null;
+      if (max2(n.maxGap, n.lo - pe) < length) return null;
+      if (n.start <= key) {
+        const r = this.#lastGapAtOrBefore(n.right, n.end, key, length);
+        if (r !== null) return r;
+        const predEnd = n.left !== null ? n.left.hi : pe;
+        if (n.start - predEnd >= length) return n;
+      }
+      n = n.left;
+    }
+    return null;
+  }
+
   /** Iterates nodes in address order. */
   *[Symbol.iterator](): IterableIterator<N> {
     for (let n = this.first; n !== null; n = n.next) yield n;

@@ -543,6 +543,28 @@ export class VmMap {
     return a < 0 ? sentinel : a;
   }
 
+  /**
+   * Top-down counterpart of {@link findSpace} (Linux's unmapped_area_topdown, which FreeBSD
+   * lacks): the highest address a with low <= a, a + length <= high and [a, a + length) free,
+   * or -1. low and high are clamped to the map (so -Infinity and Infinity are accepted); with
+   * length 0 the result is the highest address in [low, high] not strictly inside an entry.
+   * Returns -1 for a NaN bound or a length that is not a safe non-negative integer. Entries
+   * are obstacles as they stand (no guard gaps: the caller adds them). O(log n); reserves
+   * nothing and does not need the lock held exclusively.
+   * @example
+   * const map = VmMap.create(null, 0x1000, 2 ** 47);
+   * map.insert(null, 0, 0x7000, 0x9000, VM_PROT_READ, VM_PROT_ALL, 0);
+   * map.findSpaceTopDown(0x1000, 0x8000, 0x2000); // 0x5000: the gap below 0x7000
+   */
+  findSpaceTopDown(low: number, high: number, length: number): number {
+    if (!Number.isSafeInteger(length) || length < 0 || Number.isNaN(low) || Number.isNaN(high))
+      return -1;
+    if (low < this.#min) low = this.#min;
+    if (high > this.#max) high = this.#max;
+    if (!Number.isInteger(low) || !Number.isInteger(high) || high - low < length) return -1;
+    return this.#tree.findGapTopDown(low, high, length, this.#min, this.#max);
+  }
+
   // ---------------------------------------------------------------- tree mutators
 
   #link(e: VmMapEntry): void {
