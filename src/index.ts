@@ -21,6 +21,16 @@ export { EventHub, type VmEvent, type VmEventListener, type VmEventType } from "
 export { type FaultStats, vmFault } from "./fault/vmFault.js";
 export { MapLock } from "./lock/MapLock.js";
 export {
+  BottomUp,
+  type BottomUpOptions,
+  type LinuxPlacementOptions,
+  LinuxTopDown,
+  type LinuxTopDownOptions,
+  linuxMmapBase,
+  type PlacementRequest,
+  type PlacementStrategy,
+} from "./map/placement.js";
+export {
   type EntryState,
   type FindResult,
   type LookupInfo,
