@@ -49,11 +49,13 @@ export {
   OBJ_COLORED,
   OBJ_DEAD,
   OBJ_ONEMAPPING,
+  OBJ_SHM,
   ObjectContext,
   type ObjectType,
   VmObject,
 } from "./object/VmObject.js";
 export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
+export { MemoryFile, type ObjectPager, type Vnode, VnodePager } from "./pager/vnode.js";
 export type { MapPmap } from "./pmap/MapPmap.js";
 export {
   Pmap,
@@ -75,6 +77,14 @@ export {
   MemoryFault,
   VmError,
 } from "./process/errors.js";
+export { FdTable, type OpenFile, type OpenMode } from "./process/fds.js";
+export {
+  defaultMmapBase,
+  LINUX_MAX_MAP_COUNT,
+  LINUX_MMAP_MIN_ADDR,
+  LinuxProcess,
+  type LinuxProcessOptions,
+} from "./process/linux.js";
 export { type MapInfo, Process, type ProcessOptions, type Rlimit } from "./process/Process.js";
 export {
   type Personality,

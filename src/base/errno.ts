@@ -20,6 +20,7 @@ export type ErrnoName =
   | "ENOSPC"
   | "EAGAIN"
   | "ENOTSUP"
+  | "EOPNOTSUPP"
   | "EOVERFLOW"
   | "ENOSYS";
 
@@ -39,6 +40,7 @@ export const FREEBSD_ERRNO: Readonly<Record<ErrnoName, number>> = {
   ENOSPC: 28,
   EAGAIN: 35,
   ENOTSUP: 45,
+  EOPNOTSUPP: 45,
   ENOSYS: 78,
   EOVERFLOW: 84,
 };
@@ -61,4 +63,5 @@ export const LINUX_ERRNO: Readonly<Record<ErrnoName, number>> = {
   ENOSYS: 38,
   EOVERFLOW: 75,
   ENOTSUP: 95,
+  EOPNOTSUPP: 95,
 };

@@ -7,7 +7,12 @@
  */
 
 export type VmEvent =
-  | { type: "fault"; pid: number; kind: "zero" | "cow" | "soft" | "shadow"; address: number }
+  | {
+      type: "fault";
+      pid: number;
+      kind: "zero" | "cow" | "soft" | "shadow" | "pagein";
+      address: number;
+    }
   | { type: "fault-failed"; pid: number; address: number; signal: string; code: string }
   | { type: "shadow"; objectId: number; backingId: number | null }
   | { type: "collapse"; objectId: number }

@@ -61,6 +61,8 @@ export interface FaultStats {
   shadowReads: number;
   /** Pages entered by prefault. */
   prefaulted: number;
+  /** Pages read from a pager (file pages). */
+  pageins: number;
   /** Faults that failed (signal delivered). */
   failed: number;
 }
@@ -74,6 +76,7 @@ export function newFaultStats(): FaultStats {
     cowMoves: 0,
     shadowReads: 0,
     prefaulted: 0,
+    pageins: 0,
     failed: 0,
   };
 }
@@ -87,7 +90,11 @@ export interface FaultContext {
   readonly pid: number;
 }
 
-function emit(fc: FaultContext, kind: "zero" | "cow" | "soft" | "shadow", address: number): void {
+function emit(
+  fc: FaultContext,
+  kind: "zero" | "cow" | "soft" | "shadow" | "pagein",
+  address: number,
+): void {
   if (fc.events.active) fc.events.emit({ type: "fault", pid: fc.pid, kind, address });
 }
 
@@ -138,8 +145,40 @@ export function vmFault(
         st.failed++;
         return KERN_OUT_OF_BOUNDS;
       }
-      const found = top.backingObject === null ? null : top.lookupChain(pindex);
-      if (found !== null) {
+      let found = top.backingObject === null ? null : top.lookupChain(pindex);
+      if (found === null) {
+        // Pager input (vm_fault_getpages): the last object of the chain may have a pager.
+        let bottom = top;
+        let bp = pindex;
+        while (bottom.backingObject !== null) {
+          bp += bottom.backingObjectOffset / ps;
+          bottom = bottom.backingObject;
+        }
+        const pager = bottom.pager;
+        if (pager !== null) {
+          if (!pager.hasPage(bp * ps)) {
+            st.failed++;
+            return KERN_OUT_OF_BOUNDS; // VM_PAGER_BAD: beyond the end of the file
+          }
+          const f = bottom.pageAlloc(bp);
+          if (f < 0) {
+            st.failed++;
+            return KERN_RESOURCE_SHORTAGE;
+          }
+          pager.getPage(bp * ps, mem.bytes.subarray(f * ps, f * ps + ps));
+          st.pageins++;
+          emit(fc, "pagein", va);
+          if (bottom === top) frame = f;
+          else {
+            found = bottom;
+            VmObject.chainPindex = bp;
+          }
+        }
+      }
+      if (frame >= 0) {
+        // Paged into the first object itself: map it as a soft fault would.
+        if (write) mem.flags[frame] |= PG_DIRTY;
+      } else if (found !== null) {
         const fp = VmObject.chainPindex;
         const src = found.pages.get(fp)!;
         if (write) {

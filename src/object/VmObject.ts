@@ -23,7 +23,8 @@
  */
 
 import { kassert, panic } from "../base/assert.js";
-import type { PhysMem } from "../page/PhysMem.js";
+import { PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
+import type { ObjectPager } from "../pager/vnode.js";
 import type { PvTable } from "../pmap/Pmap.js";
 
 export const OBJ_FICTITIOUS = 0x0001;
@@ -40,6 +41,8 @@ export const OBJ_SPLIT = 0x0400;
 export const OBJ_COLLAPSING = 0x0800;
 export const OBJ_COLORED = 0x1000;
 export const OBJ_ONEMAPPING = 0x2000;
+/** vmspace: shared anonymous memory (Linux shmem, a POSIX shm object): one object for every sharer. */
+export const OBJ_SHM = 0x4000;
 
 export type ObjectType = "default" | "swap" | "vnode" | "device" | "phys" | "dead";
 
@@ -95,6 +98,8 @@ export class VmObject {
   readonly shadows = new Set<VmObject>();
   /** Resident pages: page index -> frame (object lock). */
   readonly pages = new Map<number, number>();
+  /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
+  pager: ObjectPager | null = null;
 
   constructor(ctx: ObjectContext | null, type: ObjectType, sizePages: number, flags: number) {
     this.id = nextObjectId++;
@@ -111,6 +116,38 @@ export class VmObject {
    */
   static allocateAnon(ctx: ObjectContext | null, sizePages: number): VmObject {
     return new VmObject(ctx, "default", sizePages, OBJ_ANON | OBJ_ONEMAPPING);
+  }
+
+  /**
+   * vnode_pager_alloc: the object of a file. Its size is unbounded here (the pager checks the
+   * file's size at each page-in, since an embedder's file may change size behind our back).
+   */
+  static allocateVnode(ctx: ObjectContext, pager: ObjectPager): VmObject {
+    const o = new VmObject(ctx, "vnode", Math.floor(Number.MAX_SAFE_INTEGER / ctx.mem.pageSize), 0);
+    o.pager = pager;
+    return o;
+  }
+
+  /**
+   * vm_object_page_clean: writes every dirty resident page with index in [start, end) back
+   * through the pager and marks it clean (the pmaps' modified bits are cleared too).
+   */
+  pageClean(start: number, end: number): number {
+    const pager = this.pager;
+    if (pager === null || this.pages.size === 0) return 0;
+    const ctx = this.#ctx("vm_object_page_clean");
+    const mem = ctx.mem;
+    const ps = mem.pageSize;
+    let n = 0;
+    for (const [p, f] of this.pages) {
+      if (p < start || p >= end) continue;
+      if ((mem.flags[f] & PG_DIRTY) === 0 && !ctx.pv.isModified(f)) continue;
+      pager.putPage(p * ps, mem.bytes.subarray(f * ps, f * ps + ps));
+      ctx.pv.clearModify(f);
+      mem.flags[f] &= ~PG_DIRTY;
+      n++;
+    }
+    return n;
   }
 
   get isAnon(): boolean {
@@ -175,6 +212,7 @@ export class VmObject {
   /** vm_object_terminate: frees every page and unlinks from the backing object. */
   #terminate(): void {
     if (this.shadows.size !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
+    if (this.pager !== null) this.pageClean(0, Number.MAX_SAFE_INTEGER);
     this.removePages(0, Number.MAX_SAFE_INTEGER);
     if (this.backingObject !== null) {
       this.backingObject.shadows.delete(this);

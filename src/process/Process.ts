@@ -69,11 +69,12 @@ import {
 import { type FaultContext, VM_FAULT_WIRE, vmFault } from "../fault/vmFault.js";
 import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
-import type { VmObject } from "../object/VmObject.js";
+import { OBJ_SHM, type VmObject } from "../object/VmObject.js";
 import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
 import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED } from "../pmap/Pmap.js";
 import { RLIM_INFINITY } from "./constants.js";
 import { type AccessType, MemoryFault, VmError } from "./errors.js";
+import { FdTable } from "./fds.js";
 import type { VmSystem } from "./VmSystem.js";
 
 /** Options of sys.createProcess(). */
@@ -143,20 +144,35 @@ const PROT_MAX_SHIFT = 16;
 const MCL_CURRENT = 1;
 const MCL_FUTURE = 2;
 
-// RLIMIT_* resource numbers (FreeBSD).
-const RLIMIT_DATA = 2;
-const RLIMIT_STACK = 3;
-const RLIMIT_MEMLOCK = 6;
-const RLIMIT_VMEM = 10;
-const RLIMIT_MAX = 14;
+/** Where each personality keeps the limits the VM enforces (its RLIMIT_* numbers). */
+interface RlimitIndex {
+  data: number;
+  stack: number;
+  memlock: number;
+  /** RLIMIT_AS (FreeBSD's RLIMIT_VMEM is the same resource). */
+  as: number;
+  /** The highest resource number. */
+  max: number;
+}
+const RLIMITS_FREEBSD: RlimitIndex = { data: 2, stack: 3, memlock: 6, as: 10, max: 14 };
+const RLIMITS_LINUX: RlimitIndex = { data: 2, stack: 3, memlock: 8, as: 9, max: 15 };
 
-/** Limits a fresh FreeBSD 14 amd64 login gets (login.conf "default", sys/amd64 vmparam.h). */
-function defaultRlimits(): Rlimit[] {
+/**
+ * Limits a fresh login gets: FreeBSD 14 amd64 (login.conf "default", vmparam.h: data 32 GiB,
+ * stack 512 MiB, memorylocked 64 KiB); Linux 6 (stack 8 MiB soft, memlock 8 MiB, the rest
+ * unlimited).
+ */
+function defaultRlimits(ix: RlimitIndex, linux: boolean): Rlimit[] {
   const r: Rlimit[] = [];
-  for (let i = 0; i <= RLIMIT_MAX; i++) r.push({ soft: RLIM_INFINITY, hard: RLIM_INFINITY });
-  r[RLIMIT_DATA] = { soft: 32 * 2 ** 30, hard: 32 * 2 ** 30 };
-  r[RLIMIT_STACK] = { soft: 512 * 2 ** 20, hard: 512 * 2 ** 20 };
-  r[RLIMIT_MEMLOCK] = { soft: 64 * 1024, hard: 64 * 1024 };
+  for (let i = 0; i <= ix.max; i++) r.push({ soft: RLIM_INFINITY, hard: RLIM_INFINITY });
+  if (linux) {
+    r[ix.stack] = { soft: 8 * 2 ** 20, hard: RLIM_INFINITY };
+    r[ix.memlock] = { soft: 8 * 2 ** 20, hard: 8 * 2 ** 20 };
+  } else {
+    r[ix.data] = { soft: 32 * 2 ** 30, hard: 32 * 2 ** 30 };
+    r[ix.stack] = { soft: 512 * 2 ** 20, hard: 512 * 2 ** 20 };
+    r[ix.memlock] = { soft: 64 * 1024, hard: 64 * 1024 };
+  }
   return r;
 }
 
@@ -170,12 +186,18 @@ export class Process {
   readonly map: VmMap;
   readonly pmap: Pmap;
   readonly privileged: boolean;
+  /** The descriptor table (fork copies it). */
+  readonly fds: FdTable;
   /** vmspace fields: text and data base, data size (bytes). */
   taddr = 0;
   daddr = 0;
   dsize = 0;
-  readonly #rlimits: Rlimit[];
-  readonly #limits: VmMapLimits;
+  /** @internal Resource limits by this personality's RLIMIT_* number. */
+  protected readonly _rlimits: Rlimit[];
+  /** @internal This personality's RLIMIT_* numbers (constant). */
+  protected readonly _rl: RlimitIndex;
+  /** @internal The limits the map enforces (kept in step with _rlimits). */
+  protected readonly _limits: VmMapLimits;
   #alive = true;
   readonly #fc: FaultContext;
   // Fast-path caches (constant references).
@@ -185,7 +207,8 @@ export class Process {
   readonly #u8: Uint8Array;
   readonly #u16: Uint16Array;
   readonly #u32: Uint32Array;
-  readonly #ps: number;
+  /** @internal Page size (constant). */
+  protected readonly _ps: number;
   readonly #invPs: number;
 
   /** @internal Use sys.createProcess() or p.fork(). */
@@ -193,14 +216,18 @@ export class Process {
     this.sys = sys;
     this.pid = pid;
     this.privileged = parent?.privileged ?? opts.privileged ?? false;
-    this.#rlimits = parent ? parent.#rlimits.map((r) => ({ ...r })) : defaultRlimits();
-    this.#limits = { vmem: 0, stack: 0, memlock: 0 };
-    this.#syncLimits();
+    this.fds = parent !== null ? parent.fds._clone() : new FdTable();
+    this._rl = sys.personality === "linux" ? RLIMITS_LINUX : RLIMITS_FREEBSD;
+    this._rlimits = parent
+      ? parent._rlimits.map((r) => ({ ...r }))
+      : defaultRlimits(this._rl, sys.personality === "linux");
+    this._limits = { vmem: 0, stack: 0, memlock: 0 };
+    this._syncLimits();
     this.pmap = new Pmap(sys.pv);
     const ps = sys.pageSize;
     this.map = VmMap.create(this.pmap, ps, 2 ** sys.addressBits, {
       pageSize: ps,
-      limits: this.#limits,
+      limits: this._limits,
       wireCounter: sys.wireCounter,
       objects: sys.objects,
       random: sys.aslrRandom ?? undefined,
@@ -219,7 +246,7 @@ export class Process {
     this.#u8 = new Uint8Array(buf);
     this.#u16 = new Uint16Array(buf);
     this.#u32 = new Uint32Array(buf);
-    this.#ps = ps;
+    this._ps = ps;
     this.#invPs = 1 / ps;
     if (parent !== null) {
       this.taddr = parent.taddr;
@@ -233,60 +260,66 @@ export class Process {
     return this.#alive;
   }
 
-  #syncLimits(): void {
-    this.#limits.vmem = this.#rlimits[RLIMIT_VMEM].soft;
-    this.#limits.stack = this.#rlimits[RLIMIT_STACK].soft;
-    this.#limits.memlock = this.privileged ? RLIM_INFINITY : this.#rlimits[RLIMIT_MEMLOCK].soft;
+  /** @internal */
+  protected _syncLimits(): void {
+    this._limits.vmem = this._rlimits[this._rl.as].soft;
+    this._limits.stack = this._rlimits[this._rl.stack].soft;
+    this._limits.memlock = this.privileged ? RLIM_INFINITY : this._rlimits[this._rl.memlock].soft;
   }
 
-  #err(syscall: string, code: ErrnoName, detail?: string): VmError {
+  /** @internal */
+  protected _err(syscall: string, code: ErrnoName, detail?: string): VmError {
     return new VmError(syscall, code, this.sys.errno[code], detail);
   }
 
-  #alivecheck(syscall: string): void {
-    if (!this.#alive) throw this.#err(syscall, "ESRCH" as ErrnoName, "the process has exited");
+  /** @internal */
+  protected _alivecheck(syscall: string): void {
+    if (!this.#alive) throw this._err(syscall, "ESRCH" as ErrnoName, "the process has exited");
   }
 
   /** Validates a number argument that C passes as an unsigned integer. */
-  #num(syscall: string, v: number, what: string): void {
+  /** @internal */
+  protected _num(syscall: string, v: number, what: string): void {
     if (!isAddr(v))
-      throw this.#err(syscall, "EINVAL", `${what} ${v} is not a safe unsigned integer`);
+      throw this._err(syscall, "EINVAL", `${what} ${v} is not a safe unsigned integer`);
   }
 
-  #int(syscall: string, v: number, what: string): void {
+  /** @internal */
+  protected _int(syscall: string, v: number, what: string): void {
     // The kernel's argument is a C int: anything outside 32 bits would be silently truncated
     // there; here it is refused rather than reinterpreted.
     if (!Number.isInteger(v) || v < -0x8000_0000 || v > 0xffff_ffff)
-      throw this.#err(syscall, "EINVAL", `${what} ${v} is not a 32-bit integer`);
+      throw this._err(syscall, "EINVAL", `${what} ${v} is not a 32-bit integer`);
   }
 
   // ------------------------------------------------------------------ limits
 
   /** setrlimit: any limit may be set by the embedder (hard limits too); soft must not exceed hard. */
   setrlimit(resource: number, lim: Rlimit): void {
-    this.#alivecheck("setrlimit");
-    if (!Number.isInteger(resource) || resource < 0 || resource > RLIMIT_MAX)
-      throw this.#err("setrlimit", "EINVAL", `unknown resource ${resource}`);
+    this._alivecheck("setrlimit");
+    if (!Number.isInteger(resource) || resource < 0 || resource > this._rl.max)
+      throw this._err("setrlimit", "EINVAL", `unknown resource ${resource}`);
     const ok = (v: number) => v === RLIM_INFINITY || isAddr(v);
     if (!ok(lim.soft) || !ok(lim.hard) || lim.soft > lim.hard)
-      throw this.#err("setrlimit", "EINVAL", "soft limit above hard limit or malformed");
-    this.#rlimits[resource] = { soft: lim.soft, hard: lim.hard };
-    this.#syncLimits();
+      throw this._err("setrlimit", "EINVAL", "soft limit above hard limit or malformed");
+    this._rlimits[resource] = { soft: lim.soft, hard: lim.hard };
+    this._syncLimits();
   }
 
   /** getrlimit. */
   getrlimit(resource: number): Rlimit {
-    if (!Number.isInteger(resource) || resource < 0 || resource > RLIMIT_MAX)
-      throw this.#err("getrlimit", "EINVAL", `unknown resource ${resource}`);
-    return { ...this.#rlimits[resource] };
+    if (!Number.isInteger(resource) || resource < 0 || resource > this._rl.max)
+      throw this._err("getrlimit", "EINVAL", `unknown resource ${resource}`);
+    return { ...this._rlimits[resource] };
   }
 
   // ------------------------------------------------------------------ mmap
 
   /** round_page(daddr + lim_max(RLIMIT_DATA)): the floor of hint-less placements. */
-  #heapEnd(): number {
-    const d = this.daddr + this.#rlimits[RLIMIT_DATA].hard;
-    const ps = this.#ps;
+  /** @internal */
+  protected _heapEnd(): number {
+    const d = this.daddr + this._rlimits[this._rl.data].hard;
+    const ps = this._ps;
     return Number.isFinite(d) ? Math.min(Math.ceil(d / ps) * ps, this.map.max) : this.map.max;
   }
 
@@ -298,44 +331,44 @@ export class Process {
    */
   mmap(addr: number, length: number, prot: number, flags: number, fd = -1, offset = 0): number {
     const sc = "mmap";
-    this.#alivecheck(sc);
-    this.#num(sc, addr, "addr");
-    this.#num(sc, length, "len");
-    this.#num(sc, offset, "pos");
-    this.#int(sc, prot, "prot");
-    this.#int(sc, flags, "flags");
-    this.#int(sc, fd, "fd");
-    const ps = this.#ps;
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    this._num(sc, offset, "pos");
+    this._int(sc, prot, "prot");
+    this._int(sc, flags, "flags");
+    this._int(sc, fd, "fd");
+    const ps = this._ps;
     // 1. prot
     if (prot < 0 || (prot & ~(VM_PROT_ALL | (VM_PROT_ALL << PROT_MAX_SHIFT))) !== 0)
-      throw this.#err(sc, "EINVAL", "unknown prot bits");
+      throw this._err(sc, "EINVAL", "unknown prot bits");
     let maxprot = (prot >> PROT_MAX_SHIFT) & VM_PROT_ALL;
     prot &= VM_PROT_ALL;
     if (maxprot !== 0 && (prot & maxprot) !== prot)
-      throw this.#err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
+      throw this._err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
     if (maxprot === 0) maxprot = VM_PROT_ALL;
-    if (flags < 0 || flags > 0xffffffff) throw this.#err(sc, "EINVAL", "unknown flags");
+    if (flags < 0 || flags > 0xffffffff) throw this._err(sc, "EINVAL", "unknown flags");
     // 2.
     flags &= ~(MAP_RESERVED0020 | MAP_RESERVED0040);
     // 3.
-    if (length === 0) throw this.#err(sc, "EINVAL", "len is 0");
+    if (length === 0) throw this._err(sc, "EINVAL", "len is 0");
     if ((flags & MAP_ANON) !== 0 && (fd !== -1 || offset !== 0))
-      throw this.#err(sc, "EINVAL", "MAP_ANON with a descriptor or offset");
+      throw this._err(sc, "EINVAL", "MAP_ANON with a descriptor or offset");
     // 4.
     if ((flags & MAP_STACK) !== 0) {
-      if (fd !== -1) throw this.#err(sc, "EINVAL", "MAP_STACK with a descriptor");
+      if (fd !== -1) throw this._err(sc, "EINVAL", "MAP_STACK with a descriptor");
       if ((prot & (VM_PROT_READ | VM_PROT_WRITE)) !== (VM_PROT_READ | VM_PROT_WRITE))
-        throw this.#err(sc, "EINVAL", "MAP_STACK needs PROT_READ|PROT_WRITE");
+        throw this._err(sc, "EINVAL", "MAP_STACK needs PROT_READ|PROT_WRITE");
       flags |= MAP_ANON;
       offset = 0;
     }
     // 5.
-    if ((flags & ~MAP_KNOWN) !== 0) throw this.#err(sc, "EINVAL", "unknown flags");
+    if ((flags & ~MAP_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown flags");
     // 6.
     if ((flags & (MAP_EXCL | MAP_FIXED)) === MAP_EXCL)
-      throw this.#err(sc, "EINVAL", "MAP_EXCL without MAP_FIXED");
+      throw this._err(sc, "EINVAL", "MAP_EXCL without MAP_FIXED");
     if ((flags & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE))
-      throw this.#err(sc, "EINVAL", "MAP_SHARED with MAP_PRIVATE");
+      throw this._err(sc, "EINVAL", "MAP_SHARED with MAP_PRIVATE");
     // 7.
     if (
       (flags & MAP_GUARD) !== 0 &&
@@ -344,13 +377,13 @@ export class Process {
         offset !== 0 ||
         (flags & ~(MAP_FIXED | MAP_GUARD | MAP_EXCL | MAP_32BIT | MAP_ALIGNMENT_MASK)) !== 0)
     )
-      throw this.#err(sc, "EINVAL", "MAP_GUARD with access, descriptor or other flags");
+      throw this._err(sc, "EINVAL", "MAP_GUARD with access, descriptor or other flags");
     // 8.
     const pageoff = offset % ps;
     offset -= pageoff;
     const size = Math.ceil((length + pageoff) / ps) * ps;
     if (!Number.isSafeInteger(size) || size > this.map.max)
-      throw this.#err(sc, "ENOMEM", "length does not fit the address space");
+      throw this._err(sc, "ENOMEM", "length does not fit the address space");
     // 9.
     const align = (flags & MAP_ALIGNMENT_MASK) >>> MAP_ALIGNMENT_SHIFT;
     const pageShift = Math.round(Math.log2(ps));
@@ -359,21 +392,21 @@ export class Process {
       (flags & MAP_ALIGNMENT_MASK) !== MAP_ALIGNED_SUPER &&
       (align >= 64 || align < pageShift)
     )
-      throw this.#err(sc, "EINVAL", "bad MAP_ALIGNED");
+      throw this._err(sc, "EINVAL", "bad MAP_ALIGNED");
     // 10.
     let maxAddr = 0;
     if ((flags & MAP_FIXED) !== 0) {
       addr -= pageoff;
-      if (addr % ps !== 0) throw this.#err(sc, "EINVAL", "MAP_FIXED address not page aligned");
+      if (addr % ps !== 0) throw this._err(sc, "EINVAL", "MAP_FIXED address not page aligned");
       if (!this.map.rangeValid(addr, addr + size))
-        throw this.#err(sc, "EINVAL", "MAP_FIXED range outside the address space");
+        throw this._err(sc, "EINVAL", "MAP_FIXED range outside the address space");
       if ((flags & MAP_32BIT) !== 0 && addr + size > MAP_32BIT_MAX_ADDR)
-        throw this.#err(sc, "EINVAL", "MAP_32BIT range above 2 GiB");
+        throw this._err(sc, "EINVAL", "MAP_32BIT range above 2 GiB");
     } else if ((flags & MAP_32BIT) !== 0) {
       maxAddr = MAP_32BIT_MAX_ADDR;
       if (addr + size > MAP_32BIT_MAX_ADDR) addr = 0;
     } else {
-      const heapEnd = this.#heapEnd();
+      const heapEnd = this._heapEnd();
       if (addr === 0 || (addr >= Math.ceil(this.taddr / ps) * ps && addr < heapEnd)) addr = heapEnd;
     }
     // 11. dispatch
@@ -381,14 +414,37 @@ export class Process {
       prot = VM_PROT_NONE;
       maxprot = VM_PROT_NONE;
     } else if ((flags & MAP_ANON) === 0) {
-      throw this.#err(sc, "EBADF", `descriptor ${fd} is not open`);
+      // vn_mmap: the open mode bounds the maximum protection.
+      const file = this.fds.get(fd);
+      if (file === undefined) throw this._err(sc, "EBADF", `descriptor ${fd} is not open`);
+      let fmax = VM_PROT_EXECUTE;
+      if (file.mode !== "w") fmax |= VM_PROT_READ;
+      else if ((prot & VM_PROT_READ) !== 0)
+        throw this._err(sc, "EACCES", "PROT_READ on a descriptor not open for reading");
+      if ((flags & MAP_SHARED) !== 0) {
+        if (file.mode !== "r") fmax |= VM_PROT_WRITE;
+        else if ((prot & VM_PROT_WRITE) !== 0)
+          throw this._err(sc, "EACCES", "shared PROT_WRITE on a descriptor open read-only");
+      } else fmax |= VM_PROT_WRITE;
+      maxprot &= fmax;
+      if ((prot & maxprot) !== prot) throw this._err(sc, "EACCES", "prot exceeds the file's");
+      const obj = this.sys._vnodeObject(file.vnode, file.path);
+      try {
+        return (
+          this._mmapObject(sc, addr, maxAddr, size, prot, maxprot, flags, obj, offset) + pageoff
+        );
+      } catch (e) {
+        obj.deallocate();
+        throw e;
+      }
     }
-    const at = this.#mmapObject(sc, addr, maxAddr, size, prot, maxprot, flags, null, offset);
+    const at = this._mmapObject(sc, addr, maxAddr, size, prot, maxprot, flags, null, offset);
     return at + pageoff;
   }
 
   /** vm_mmap_object: limits, cow flags, placement, insertion, MCL_FUTURE wiring. */
-  #mmapObject(
+  /** @internal */
+  protected _mmapObject(
     sc: string,
     addr: number,
     maxAddr: number,
@@ -400,11 +456,11 @@ export class Process {
     foff: number,
   ): number {
     const map = this.map;
-    const ps = this.#ps;
-    if (map.size + size > this.#limits.vmem) throw this.#err(sc, "ENOMEM", "RLIMIT_AS");
-    if ((map.flags & MAP_WIREFUTURE) !== 0 && this.pmap.wired * ps + size > this.#limits.memlock)
-      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK with MCL_FUTURE");
-    if (foff % ps !== 0) throw this.#err(sc, "EINVAL", "offset not page aligned");
+    const ps = this._ps;
+    if (map.size + size > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+    if ((map.flags & MAP_WIREFUTURE) !== 0 && this.pmap.wired * ps + size > this._limits.memlock)
+      throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK with MCL_FUTURE");
+    if (foff % ps !== 0) throw this._err(sc, "EINVAL", "offset not page aligned");
     if ((flags & MAP_FIXED) === 0) addr = Math.ceil(addr / ps) * ps;
     let docow = 0;
     if ((flags & (MAP_ANON | MAP_SHARED)) === 0) docow |= 0x2; /* MAP_COPY_ON_WRITE */
@@ -412,7 +468,7 @@ export class Process {
     if ((flags & MAP_NOCORE) !== 0) docow |= MAP_DISABLE_COREDUMP;
     if ((flags & MAP_SHARED) !== 0) docow |= MAP_INHERIT_SHARE;
     if ((flags & MAP_STACK) !== 0) {
-      if (object !== null) throw this.#err(sc, "EINVAL", "MAP_STACK with an object");
+      if (object !== null) throw this._err(sc, "EINVAL", "MAP_STACK with an object");
       docow |= MAP_STACK_GROWS_DOWN;
     }
     if ((flags & MAP_EXCL) !== 0) docow |= MAP_CHECK_EXCL;
@@ -431,7 +487,7 @@ export class Process {
         foff,
         addr,
         size,
-        this.#heapEnd(),
+        this._heapEnd(),
         maxAddr,
         findSpace,
         prot,
@@ -441,7 +497,7 @@ export class Process {
       rv = r.rv;
       addr = r.addr;
     } else {
-      if (maxAddr !== 0 && addr + size > maxAddr) throw this.#err(sc, "ENOMEM", "above max_addr");
+      if (maxAddr !== 0 && addr + size > maxAddr) throw this._err(sc, "ENOMEM", "above max_addr");
       rv = map.fixed(object, foff, addr, size, prot, maxprot, docow);
     }
     if (rv === KERN_SUCCESS && (map.flags & MAP_WIREFUTURE) !== 0)
@@ -450,34 +506,35 @@ export class Process {
         addr + size,
         VM_MAP_WIRE_USER | ((flags & MAP_STACK) !== 0 ? VM_MAP_WIRE_HOLESOK : VM_MAP_WIRE_NOHOLES),
       );
-    if (rv !== KERN_SUCCESS) throw this.#err(sc, mmapToErrno(rv), `vm_map: ${rv}`);
+    if (rv !== KERN_SUCCESS) throw this._err(sc, mmapToErrno(rv), `vm_map: ${rv}`);
     return addr;
   }
 
   // ------------------------------------------------------------------ munmap, mprotect, minherit
 
   /** Page-rounds [addr, addr + len) the way the kernel does; throws EINVAL on wrap. */
-  #round(sc: string, addr: number, len: number): [number, number] {
-    this.#num(sc, addr, "addr");
-    this.#num(sc, len, "len");
-    const ps = this.#ps;
+  /** @internal */
+  protected _round(sc: string, addr: number, len: number): [number, number] {
+    this._num(sc, addr, "addr");
+    this._num(sc, len, "len");
+    const ps = this._ps;
     const pageoff = addr % ps;
     const start = addr - pageoff;
     const end = start + Math.ceil((len + pageoff) / ps) * ps;
-    if (!Number.isSafeInteger(end)) throw this.#err(sc, "EINVAL", "range wraps");
+    if (!Number.isSafeInteger(end)) throw this._err(sc, "EINVAL", "range wraps");
     return [start, end];
   }
 
   /** munmap(2): len 0, wrap or a range outside the address space is EINVAL; holes are fine. */
   munmap(addr: number, length: number): void {
     const sc = "munmap";
-    this.#alivecheck(sc);
-    const [start, end] = this.#round(sc, addr, length);
-    if (length === 0) throw this.#err(sc, "EINVAL", "len is 0");
+    this._alivecheck(sc);
+    const [start, end] = this._round(sc, addr, length);
+    if (length === 0) throw this._err(sc, "EINVAL", "len is 0");
     if (start < this.map.min || end > this.map.max)
-      throw this.#err(sc, "EINVAL", "range outside the address space");
+      throw this._err(sc, "EINVAL", "range outside the address space");
     const rv = this.map.remove(start, end);
-    if (rv !== KERN_SUCCESS) throw this.#err(sc, mmapToErrno(rv));
+    if (rv !== KERN_SUCCESS) throw this._err(sc, mmapToErrno(rv));
   }
 
   /**
@@ -487,13 +544,13 @@ export class Process {
    */
   mprotect(addr: number, length: number, prot: number): void {
     const sc = "mprotect";
-    this.#alivecheck(sc);
-    this.#int(sc, prot, "prot");
+    this._alivecheck(sc);
+    this._int(sc, prot, "prot");
     if (prot < 0 || (prot & ~(VM_PROT_ALL | (VM_PROT_ALL << PROT_MAX_SHIFT))) !== 0)
-      throw this.#err(sc, "EINVAL", "unknown prot bits");
+      throw this._err(sc, "EINVAL", "unknown prot bits");
     const maxprot = (prot >> PROT_MAX_SHIFT) & VM_PROT_ALL;
     prot &= VM_PROT_ALL;
-    const [start, end] = this.#round(sc, addr, length);
+    const [start, end] = this._round(sc, addr, length);
     let flags = VM_MAP_PROTECT_SET_PROT;
     if (maxprot !== 0) flags |= VM_MAP_PROTECT_SET_MAXPROT;
     const rv = this.map.protect(start, Math.min(end, this.map.max), prot, maxprot, flags);
@@ -501,25 +558,25 @@ export class Process {
       case KERN_SUCCESS:
         return;
       case KERN_PROTECTION_FAILURE:
-        throw this.#err(sc, "EACCES");
+        throw this._err(sc, "EACCES");
       case KERN_RESOURCE_SHORTAGE:
-        throw this.#err(sc, "ENOMEM");
+        throw this._err(sc, "ENOMEM");
       case KERN_OUT_OF_BOUNDS:
-        throw this.#err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
+        throw this._err(sc, "ENOTSUP", "prot exceeds PROT_MAX");
       default:
-        throw this.#err(sc, "EINVAL");
+        throw this._err(sc, "EINVAL");
     }
   }
 
   /** minherit(2): INHERIT_SHARE, _COPY, _NONE or _ZERO; anything else is EINVAL. */
   minherit(addr: number, length: number, inherit: number): void {
     const sc = "minherit";
-    this.#alivecheck(sc);
-    this.#int(sc, inherit, "inherit");
-    const [start, end] = this.#round(sc, addr, length);
+    this._alivecheck(sc);
+    this._int(sc, inherit, "inherit");
+    const [start, end] = this._round(sc, addr, length);
     const rv = this.map.inherit(start, Math.min(end, this.map.max), inherit);
     if (rv === KERN_SUCCESS) return;
-    throw this.#err(sc, rv === KERN_PROTECTION_FAILURE ? "EACCES" : "EINVAL");
+    throw this._err(sc, rv === KERN_PROTECTION_FAILURE ? "EACCES" : "EINVAL");
   }
 
   /**
@@ -529,33 +586,34 @@ export class Process {
    */
   madvise(addr: number, length: number, advice: number): void {
     const sc = "madvise";
-    this.#alivecheck(sc);
-    this.#int(sc, advice, "behav");
+    this._alivecheck(sc);
+    this._int(sc, advice, "behav");
     if (advice === MADV_PROTECT) {
-      if (!this.privileged) throw this.#err(sc, "EPERM", "MADV_PROTECT needs privilege");
+      if (!this.privileged) throw this._err(sc, "EPERM", "MADV_PROTECT needs privilege");
       return;
     }
-    this.#num(sc, addr, "addr");
-    this.#num(sc, length, "len");
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
     if (!Number.isSafeInteger(addr + length) || !this.map.rangeValid(addr, addr + length))
-      throw this.#err(sc, "EINVAL", "range outside the address space");
-    const ps = this.#ps;
+      throw this._err(sc, "EINVAL", "range outside the address space");
+    const ps = this._ps;
     const start = addr - (addr % ps);
     const end = Math.ceil((addr + length) / ps) * ps;
     const e = this.map.madvise(start, end, advice);
-    if (e !== 0) throw this.#err(sc, "EINVAL", "unknown advice");
+    if (e !== 0) throw this._err(sc, "EINVAL", "unknown advice");
     if (
       start !== end &&
       (advice === MADV_WILLNEED || advice === MADV_DONTNEED || advice === MADV_FREE)
     )
-      this.#pageAdvice(start, end, advice);
+      this._pageAdvice(start, end, advice);
   }
 
   /** The object- and pmap-level part of madvise WILLNEED/DONTNEED/FREE. */
-  #pageAdvice(start: number, end: number, advice: number): void {
+  /** @internal */
+  protected _pageAdvice(start: number, end: number, advice: number): void {
     const mem = this.sys.mem;
     const pv = this.sys.pv;
-    const ps = this.#ps;
+    const ps = this._ps;
     for (const e of this.map.entries()) {
       if (e.end <= start || e.start >= end || e.object === null) continue;
       const obj = e.object;
@@ -583,7 +641,7 @@ export class Process {
   // ------------------------------------------------------------------ wiring
 
   #wirePages(map: VmMap, start: number, end: number): KernReturn {
-    for (let va = start; va < end; va += this.#ps) {
+    for (let va = start; va < end; va += this._ps) {
       const rv = vmFault(this.#fc, map, this.pmap, va, VM_PROT_READ, VM_FAULT_WIRE);
       if (rv !== KERN_SUCCESS) return rv;
     }
@@ -592,10 +650,10 @@ export class Process {
 
   #unwirePages(start: number, end: number): void {
     const mem = this.sys.mem;
-    for (let va = start; va < end; va += this.#ps) {
+    for (let va = start; va < end; va += this._ps) {
       const pte = this.pmap.extract(va);
       if (pte !== 0 && (pte & PTE_WIRED) !== 0) {
-        this.pmap.setWired(va, va + this.#ps, false);
+        this.pmap.setWired(va, va + this._ps, false);
         mem.unwireFrame(pte >>> 8);
       }
     }
@@ -604,44 +662,44 @@ export class Process {
   /** mlock(2): wires the pages (user wiring). ENOMEM past RLIMIT_MEMLOCK or on holes. */
   mlock(addr: number, length: number): void {
     const sc = "mlock";
-    this.#alivecheck(sc);
-    const [start, end] = this.#round(sc, addr, length);
-    const npages = (end - start) / this.#ps;
-    if (npages > this.sys.wireCounter.maxUserWired) throw this.#err(sc, "ENOMEM");
-    if ((npages + this.pmap.wired) * this.#ps > this.#limits.memlock)
-      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+    this._alivecheck(sc);
+    const [start, end] = this._round(sc, addr, length);
+    const npages = (end - start) / this._ps;
+    if (npages > this.sys.wireCounter.maxUserWired) throw this._err(sc, "ENOMEM");
+    if ((npages + this.pmap.wired) * this._ps > this._limits.memlock)
+      throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
     const rv = this.map.wire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
     if (rv !== KERN_SUCCESS)
-      throw this.#err(sc, rv === KERN_RESOURCE_SHORTAGE ? "EAGAIN" : "ENOMEM");
+      throw this._err(sc, rv === KERN_RESOURCE_SHORTAGE ? "EAGAIN" : "ENOMEM");
   }
 
   /** munlock(2). */
   munlock(addr: number, length: number): void {
     const sc = "munlock";
-    this.#alivecheck(sc);
-    const [start, end] = this.#round(sc, addr, length);
+    this._alivecheck(sc);
+    const [start, end] = this._round(sc, addr, length);
     const rv = this.map.unwire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
-    if (rv !== KERN_SUCCESS) throw this.#err(sc, "ENOMEM");
+    if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM");
   }
 
   /** mlockall(2): MCL_CURRENT wires everything now, MCL_FUTURE every later mapping. */
   mlockall(how: number): void {
     const sc = "mlockall";
-    this.#alivecheck(sc);
-    this.#int(sc, how, "how");
-    if (how === 0 || (how & ~(MCL_CURRENT | MCL_FUTURE)) !== 0) throw this.#err(sc, "EINVAL");
-    if ((how & MCL_CURRENT) !== 0 && this.map.size > this.#limits.memlock)
-      throw this.#err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+    this._alivecheck(sc);
+    this._int(sc, how, "how");
+    if (how === 0 || (how & ~(MCL_CURRENT | MCL_FUTURE)) !== 0) throw this._err(sc, "EINVAL");
+    if ((how & MCL_CURRENT) !== 0 && this.map.size > this._limits.memlock)
+      throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
     if ((how & MCL_FUTURE) !== 0) this.map.modflags(MAP_WIREFUTURE, 0);
     if ((how & MCL_CURRENT) !== 0) {
       const rv = this.map.wire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
-      if (rv !== KERN_SUCCESS) throw this.#err(sc, "EAGAIN");
+      if (rv !== KERN_SUCCESS) throw this._err(sc, "EAGAIN");
     }
   }
 
   /** munlockall(2). */
   munlockall(): void {
-    this.#alivecheck("munlockall");
+    this._alivecheck("munlockall");
     this.map.modflags(0, MAP_WIREFUTURE);
     this.map.unwire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
   }
@@ -652,16 +710,16 @@ export class Process {
    */
   mincore(addr: number, length: number): Uint8Array {
     const sc = "mincore";
-    this.#alivecheck(sc);
-    const [start, end] = this.#round(sc, addr, length);
-    if (addr % this.#ps !== 0) throw this.#err(sc, "EINVAL", "addr not page aligned");
-    const ps = this.#ps;
+    this._alivecheck(sc);
+    const [start, end] = this._round(sc, addr, length);
+    if (addr % this._ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
+    const ps = this._ps;
     const out = new Uint8Array((end - start) / ps);
     const mem = this.sys.mem;
     let i = 0;
     for (let va = start; va < end; va += ps, i++) {
       const r = this.map.lookupEntry(va);
-      if (!r.found) throw this.#err(sc, "ENOMEM", "unmapped page");
+      if (!r.found) throw this._err(sc, "ENOMEM", "unmapped page");
       const e = r.entry!;
       const pte = this.pmap.extract(va);
       let v = 0;
@@ -678,11 +736,67 @@ export class Process {
     return out;
   }
 
+  // ------------------------------------------------------------------ break
+
+  /**
+   * FreeBSD break(2) (kern_break): moves the end of the data segment [daddr, daddr + dsize) to
+   * round_page(addr) and returns it; an address below the data segment's base, or 0, returns the
+   * current break unchanged. ENOMEM past RLIMIT_DATA, RLIMIT_VMEM, RLIMIT_MEMLOCK (with
+   * MCL_FUTURE), the map's end, or into another mapping. The Linux personality overrides this
+   * with Linux's brk.
+   */
+  brk(addr: number): number {
+    const sc = "brk";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    const ps = this._ps;
+    const base = Math.ceil(this.daddr / ps) * ps;
+    const old = base + this.dsize;
+    if (addr === 0) return old;
+    const next = Math.ceil(addr / ps) * ps;
+    if (next < base) return old;
+    if (next > base) {
+      if (next - base > this._rlimits[this._rl.data].soft && next > old)
+        throw this._err(sc, "ENOMEM", "RLIMIT_DATA");
+      if (next > this.map.max) throw this._err(sc, "ENOMEM", "beyond the address space");
+    }
+    if (next > old) {
+      if (
+        (this.map.flags & MAP_WIREFUTURE) !== 0 &&
+        this.pmap.wired * ps + (next - old) > this._limits.memlock
+      )
+        throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+      if (this.map.size + (next - old) > this._limits.vmem)
+        throw this._err(sc, "ENOMEM", "RLIMIT_VMEM");
+      const rv = this.map.insert(null, 0, old, next, VM_PROT_READ | VM_PROT_WRITE, VM_PROT_ALL, 0);
+      if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_insert: ${rv}`);
+      this.dsize += next - old;
+      if ((this.map.flags & MAP_WIREFUTURE) !== 0)
+        this.map.wire(old, next, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    } else if (next < old) {
+      const rv = this.map.delete(next, old);
+      if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_delete: ${rv}`);
+      this.dsize -= old - next;
+    }
+    return next;
+  }
+
+  /** mremap(2) is Linux's: FreeBSD has no such system call (ENOSYS). */
+  mremap(
+    _oldAddr: number,
+    _oldLength: number,
+    _newLength: number,
+    _flags: number,
+    _newAddr?: number,
+  ): number {
+    throw this._err("mremap", "ENOSYS", "mremap is a Linux system call");
+  }
+
   // ------------------------------------------------------------------ fork and exit
 
   /** fork(2): a child whose address space follows each entry's inheritance. */
   fork(): Process {
-    this.#alivecheck("fork");
+    this._alivecheck("fork");
     const child = this.sys._adopt(this);
     const rv = this.map.fork(child.map);
     kassert(rv === KERN_SUCCESS, "vmspace_fork", "fork failed");
@@ -709,7 +823,7 @@ export class Process {
     if (!Number.isSafeInteger(addr) || addr < 0)
       throw new RangeError(`address ${addr} is not a safe non-negative integer`);
     if (!this.#alive) throw new Error(`process ${this.pid} has exited`);
-    const ps = this.#ps;
+    const ps = this._ps;
     const page = addr - (addr % ps);
     for (let tries = 0; tries < 4; tries++) {
       const base = this.pmap.fill(page, access);
@@ -765,7 +879,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off | 0) === off) return this.#u8[off];
     }
     return this.#u8[this.#translate(addr, VM_PROT_READ)];
@@ -776,7 +890,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off & ~1) === off) return this.#u16[off >> 1];
     }
     return this.#readSlow(addr, 2);
@@ -787,7 +901,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off & ~3) === off) return this.#u32[off >> 2];
     }
     return this.#readSlow(addr, 4);
@@ -801,7 +915,7 @@ export class Process {
   }
 
   #readSlow(addr: number, n: number): number {
-    if ((addr % this.#ps) + n <= this.#ps) {
+    if ((addr % this._ps) + n <= this._ps) {
       // Within one page: one translation (a TLB miss or a fault), then the bytes.
       const off = this.#translate(addr, VM_PROT_READ);
       const u8 = this.#u8;
@@ -821,7 +935,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off | 0) === off) {
         this.#u8[off] = value;
         return;
@@ -835,7 +949,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off & ~1) === off) {
         this.#u16[off >> 1] = value;
         return;
@@ -849,7 +963,7 @@ export class Process {
     const vpn = Math.floor(addr * this.#invPs);
     const slot = vpn & 255;
     if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this.#ps);
+      const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off & ~3) === off) {
         this.#u32[off >> 2] = value;
         return;
@@ -869,7 +983,7 @@ export class Process {
   }
 
   #writeSlow(addr: number, value: number, n: number): void {
-    if ((addr % this.#ps) + n <= this.#ps) {
+    if ((addr % this._ps) + n <= this._ps) {
       // Within one page: one translation (a TLB miss or a fault), then the bytes.
       const off = this.#translate(addr, VM_PROT_WRITE);
       const u8 = this.#u8;
@@ -888,9 +1002,9 @@ export class Process {
   }
 
   #copyOut(addr: number, length: number, access: VmProt): Uint8Array {
-    this.#num("read", length, "length");
+    this._num("read", length, "length");
     const out = new Uint8Array(length);
-    const ps = this.#ps;
+    const ps = this._ps;
     let done = 0;
     while (done < length) {
       const a = addr + done;
@@ -914,7 +1028,7 @@ export class Process {
 
   /** Copies `bytes` into the address space. Every page is checked before any byte is stored. */
   writeBytes(addr: number, bytes: Uint8Array): void {
-    const ps = this.#ps;
+    const ps = this._ps;
     const length = bytes.length;
     for (let done = 0; done < length; ) {
       const a = addr + done;
@@ -940,7 +1054,7 @@ export class Process {
   }
 
   #info(e: VmMapEntry): MapInfo {
-    const ps = this.#ps;
+    const ps = this._ps;
     const obj = e.object;
     let resident = 0;
     if (obj !== null) {
@@ -973,18 +1087,46 @@ export class Process {
       prot: e.protection,
       maxProt: e.maxProtection,
       inheritance: e.inheritance,
-      shared:
-        !cow && !guard && (e.inheritance === VM_INHERIT_SHARE || (obj !== null && !obj.isAnon)),
+      shared: this._isShared(e),
       cow,
       needsCopy: (e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0,
       wired: e.wiredCount,
       kind,
       offset: e.offset,
-      path: null,
+      path: this._pathOf(e),
       resident,
       swapped: 0,
       shadowDepth: obj === null ? 0 : obj.chainLength - 1,
     };
+  }
+
+  /** @internal Whether the entry is a shared mapping (shown "s" in Linux's maps format). */
+  protected _isShared(e: VmMapEntry): boolean {
+    const obj = e.object;
+    if ((e.eflags & (MAP_ENTRY_COW | MAP_ENTRY_GUARD)) !== 0) return false;
+    return (
+      e.inheritance === VM_INHERIT_SHARE ||
+      (obj !== null && (!obj.isAnon || (obj.flags & OBJ_SHM) !== 0))
+    );
+  }
+
+  /** @internal The path shown for an entry: its file's name, or null. */
+  protected _pathOf(e: VmMapEntry): string | null {
+    let o = e.object;
+    while (o !== null && o.backingObject !== null) o = o.backingObject;
+    return o?.pager?.path ?? null;
+  }
+
+  /** @internal Faults page `va` in for `access` (prefault, MAP_POPULATE); false on failure. */
+  protected _prefault(va: number, access: VmProt): boolean {
+    const page = va - (va % this._ps);
+    if (this.pmap.fill(page, access) >= 0) return true;
+    return vmFault(this.#fc, this.map, this.pmap, page, access, 0) === KERN_SUCCESS;
+  }
+
+  /** @internal Marks an entry grows-down (Linux MAP_GROWSDOWN, an exec image's [stack]). */
+  protected _markGrowsDown(e: VmMapEntry): void {
+    e.eflags |= MAP_ENTRY_GROWS_DOWN;
   }
 
   /**
@@ -1000,10 +1142,11 @@ export class Process {
     if (format === "linux") {
       for (const e of this.map.entries()) {
         const i = this.#info(e);
-        const name = i.kind === "stack" && !((e.eflags & MAP_ENTRY_GUARD) !== 0) ? "[stack]" : "";
-        lines.push(
-          `${i.start.toString(16).padStart(8, "0")}-${i.end.toString(16).padStart(8, "0")} ${prot(i.prot)}${i.shared ? "s" : "p"} ${i.offset.toString(16).padStart(8, "0")} 00:00 0${name ? `${" ".repeat(19)}${name}` : ""}`,
-        );
+        const name =
+          i.path ?? (i.kind === "stack" && (e.eflags & MAP_ENTRY_GUARD) === 0 ? "[stack]" : "");
+        const off = i.kind === "vnode" ? i.offset : 0;
+        const head = `${i.start.toString(16).padStart(8, "0")}-${i.end.toString(16).padStart(8, "0")} ${prot(i.prot)}${i.shared ? "s" : "p"} ${off.toString(16).padStart(8, "0")} 00:00 0`;
+        lines.push(name ? `${head.padEnd(72)} ${name}` : `${head} `);
       }
       return lines.length > 0 ? `${lines.join("\n")}\n` : "";
     }

@@ -6,11 +6,11 @@
  */
 
 import { isPowerOfTwo } from "../base/addr.js";
-import { type ErrnoName, FREEBSD_ERRNO } from "../base/errno.js";
+import { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "../base/errno.js";
 import { EventHub, type VmEventListener } from "../events/events.js";
 import { type FaultStats, newFaultStats } from "../fault/vmFault.js";
 import type { WireCounter } from "../map/VmMap.js";
-import { ObjectContext } from "../object/VmObject.js";
+import { ObjectContext, VmObject } from "../object/VmObject.js";
 import {
   METADATA_BYTES_PER_FRAME,
   PhysMem,
@@ -18,11 +18,13 @@ import {
   Q_FREE,
   Q_INACTIVE,
 } from "../page/PhysMem.js";
+import { type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
-import { freebsd } from "./constants.js";
-import { Process, type ProcessOptions } from "./Process.js";
+import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./constants.js";
+import { LinuxProcess, type LinuxProcessOptions } from "./linux.js";
+import { Process } from "./Process.js";
 
-export type Personality = "freebsd";
+export type Personality = "freebsd" | "linux";
 
 export interface VmSystemOptions {
   /** Errno numbers, flags and placement of this kernel. Default "freebsd". */
@@ -84,17 +86,19 @@ export class VmSystem {
   /** System-wide user-wired page count and its ceiling. */
   readonly wireCounter: WireCounter;
   /** The personality's constant table. */
-  readonly constants: typeof freebsd;
+  readonly constants: FreebsdConstants | LinuxConstants;
   readonly errno: Readonly<Record<ErrnoName, number>>;
   readonly aslrRandom: (() => number) | null;
   /** Typed events; no cost when nobody listens. */
   readonly events = new EventHub();
   readonly #processes = new Map<number, Process>();
+  /** vp->v_object: each file's object while something maps it. */
+  readonly #vnodeObjects = new WeakMap<Vnode, VmObject>();
   #nextPid = 1;
 
   constructor(opts: VmSystemOptions = {}) {
     const personality = opts.personality ?? "freebsd";
-    if (personality !== "freebsd")
+    if (personality !== "freebsd" && personality !== "linux")
       throw new RangeError(`VmSystem: unknown personality '${String(personality)}'`);
     this.personality = personality;
     const ps = opts.pageSize ?? 4096;
@@ -115,8 +119,8 @@ export class VmSystem {
       userWired: 0,
       maxUserWired: opts.maxUserWired ?? Math.floor(this.mem.nframes / 3),
     };
-    this.constants = freebsd;
-    this.errno = FREEBSD_ERRNO;
+    this.constants = personality === "linux" ? linux : freebsd;
+    this.errno = personality === "linux" ? LINUX_ERRNO : FREEBSD_ERRNO;
     this.aslrRandom = opts.aslrRandom ?? null;
     this.events.onActiveChange = (active) => this.#wireEvents(active);
   }
@@ -142,15 +146,21 @@ export class VmSystem {
   }
 
   /** A new process with an empty address space. */
-  createProcess(opts: ProcessOptions = {}): Process {
-    const p = new Process(this, this.#nextPid++, opts, null);
+  createProcess(opts: LinuxProcessOptions = {}): Process {
+    const p =
+      this.personality === "linux"
+        ? new LinuxProcess(this, this.#nextPid++, opts, null)
+        : new Process(this, this.#nextPid++, opts, null);
     this.#processes.set(p.pid, p);
     return p;
   }
 
   /** @internal Registers a forked child. */
   _adopt(parent: Process): Process {
-    const p = new Process(this, this.#nextPid++, {}, parent);
+    const p =
+      parent instanceof LinuxProcess
+        ? new LinuxProcess(this, this.#nextPid++, {}, parent)
+        : new Process(this, this.#nextPid++, {}, parent);
     this.#processes.set(p.pid, p);
     return p;
   }
@@ -158,6 +168,21 @@ export class VmSystem {
   /** @internal Forgets an exited process. */
   _forget(p: Process): void {
     this.#processes.delete(p.pid);
+  }
+
+  /**
+   * @internal The object of `vnode` with one new reference for the caller (vnode_pager_alloc:
+   * every mapping of one file shares one object, hence one copy of each page).
+   */
+  _vnodeObject(vnode: Vnode, path: string | null): VmObject {
+    const cached = this.#vnodeObjects.get(vnode);
+    if (cached !== undefined && !cached.isDead) {
+      cached.reference();
+      return cached;
+    }
+    const obj = VmObject.allocateVnode(this.objects, new VnodePager(vnode, path));
+    this.#vnodeObjects.set(vnode, obj);
+    return obj;
   }
 
   /** Live processes in creation order. */
@@ -188,7 +213,7 @@ export class VmSystem {
         splits: o.splits,
       },
       tlbInvalidations: this.pv.tlbInvalidations,
-      pageins: 0,
+      pageins: this.faultStats.pageins,
       pageouts: 0,
       swapInUse: 0,
       processes: this.#processes.size,

@@ -1,0 +1,980 @@
+/**
+ * The Linux personality: the same address space (VmMap, objects, pmap, faults) behind Linux's
+ * system calls — its argument checks and their order, its errno numbers and flag values, its
+ * placement (top-down below mmap_base, see src/map/placement.ts), brk and mremap — restated
+ * from Linux 6.x mm/mmap.c, mm/mremap.c, mm/mprotect.c, mm/madvise.c and
+ * arch/x86/kernel/sys_x86_64.c (x86-64, 47-bit user space).
+ *
+ * Where Linux changes state before it fails, so does this (each is named in docs/syscalls.md):
+ * mprotect applies itself vma by vma and stops at the first hole (ENOMEM) or the first vma
+ * whose maximum protection forbids the change (EACCES); madvise advises every mapped part and
+ * then reports a hole with ENOMEM; mremap's shrink unmaps the tail before anything can fail.
+ *
+ * Linux ideas mapped onto the FreeBSD structures:
+ * - a "vma" is a maximal run of adjacent entries with the same attributes (FreeBSD merges less
+ *   eagerly than Linux, so one Linux vma may be several entries here);
+ * - VM_MAYSHARE is a vnode object without copy-on-write, or a shared anonymous object (OBJ_SHM,
+ *   Linux's shmem): that is what /proc/PID/maps prints as "s";
+ * - VM_DONTCOPY (MADV_DONTFORK) is INHERIT_NONE, VM_WIPEONFORK is INHERIT_ZERO; DOFORK and
+ *   KEEPONFORK restore INHERIT_SHARE for shared mappings and INHERIT_COPY for private ones;
+ * - MADV_DONTNEED on a private mapping replaces the range with a fresh mapping of the same
+ *   kind (the next touch sees zeros, or the file's bytes), exactly what zapping the ptes of a
+ *   private vma means; on a shared mapping it only drops the translations.
+ *
+ * Deliberate difference: Linux ignores unknown bits in mmap's prot and in MAP_PRIVATE/MAP_SHARED
+ * flags; here a bit that no Linux constant names is EINVAL (API.md: a constant the personality
+ * lacks is refused, never silently ignored).
+ *
+ * Guarded by: as Process (the map lock for the map; brk fields by the process).
+ */
+
+import {
+  MAP_COPY_ON_WRITE,
+  MAP_ENTRY_COW,
+  MAP_ENTRY_GROWS_DOWN,
+  MAP_ENTRY_USER_WIRED,
+  MAP_INHERIT_SHARE,
+  MAP_STACK_GROWS_DOWN,
+  MAP_WIREFUTURE,
+  VM_MAP_PROTECT_SET_PROT,
+  VM_MAP_WIRE_NOHOLES,
+  VM_MAP_WIRE_USER,
+} from "../base/flags.js";
+import { KERN_SUCCESS } from "../base/kern.js";
+import {
+  VM_INHERIT_COPY,
+  VM_INHERIT_NONE,
+  VM_INHERIT_SHARE,
+  VM_INHERIT_ZERO,
+  VM_PROT_ALL,
+  VM_PROT_NONE,
+  VM_PROT_READ,
+  VM_PROT_WRITE,
+  type VmProt,
+} from "../base/prot.js";
+import { LinuxTopDown, type PlacementStrategy } from "../map/placement.js";
+import type { VmMapEntry } from "../map/VmMapEntry.js";
+import { OBJ_ONEMAPPING, OBJ_SHM, VmObject } from "../object/VmObject.js";
+import { linux as L } from "./constants.js";
+import { Process, type ProcessOptions } from "./Process.js";
+import type { VmSystem } from "./VmSystem.js";
+
+/** vm.max_map_count's default. */
+export const LINUX_MAX_MAP_COUNT = 65530;
+/** vm.mmap_min_addr's default. */
+export const LINUX_MMAP_MIN_ADDR = 65536;
+/** stack_guard_gap: 256 pages. */
+const STACK_GUARD_PAGES = 256;
+
+const PROT_KNOWN = L.PROT_READ | L.PROT_WRITE | L.PROT_EXEC | L.PROT_SEM;
+const MAP_KNOWN =
+  L.MAP_TYPE |
+  L.MAP_FIXED |
+  L.MAP_ANONYMOUS |
+  L.MAP_32BIT |
+  L.MAP_GROWSDOWN |
+  L.MAP_DENYWRITE |
+  L.MAP_EXECUTABLE |
+  L.MAP_LOCKED |
+  L.MAP_NORESERVE |
+  L.MAP_POPULATE |
+  L.MAP_NONBLOCK |
+  L.MAP_STACK |
+  L.MAP_HUGETLB |
+  L.MAP_SYNC |
+  L.MAP_FIXED_NOREPLACE |
+  L.MAP_UNINITIALIZED |
+  (0x3f << 26); /* MAP_HUGE_SHIFT: the huge page size field */
+/** LEGACY_MAP_MASK: what MAP_SHARED (not _VALIDATE) of a file keeps. */
+const LEGACY_MAP_MASK =
+  L.MAP_SHARED |
+  L.MAP_PRIVATE |
+  L.MAP_FIXED |
+  L.MAP_ANONYMOUS |
+  L.MAP_DENYWRITE |
+  L.MAP_EXECUTABLE |
+  L.MAP_UNINITIALIZED |
+  L.MAP_GROWSDOWN |
+  L.MAP_LOCKED |
+  L.MAP_NORESERVE |
+  L.MAP_POPULATE |
+  L.MAP_NONBLOCK |
+  L.MAP_STACK |
+  L.MAP_HUGETLB |
+  L.MAP_32BIT |
+  (0x3f << 26);
+/** What MAP_SHARED_VALIDATE accepts beyond the legacy flags. */
+const VALIDATE_MASK = LEGACY_MAP_MASK | L.MAP_SYNC | L.MAP_FIXED_NOREPLACE | L.MAP_SHARED_VALIDATE;
+
+/** Options of a Linux process (sys.createProcess()). */
+export interface LinuxProcessOptions extends ProcessOptions {
+  /** mm->mmap_base: where top-down placement starts (an exec image sets it). */
+  mmapBase?: number;
+  /** mm->start_brk: where the heap starts. Default: ELF_ET_DYN_BASE-like, 2/3 of the space. */
+  brkBase?: number;
+  /** A placement strategy of your own (default: Linux top-down below mmapBase). */
+  placement?: PlacementStrategy;
+}
+
+/** The Linux default mmap_base without ASLR: TASK_SIZE - 128 MiB (the minimum stack gap). */
+export function defaultMmapBase(addressBits: number, pageSize: number): number {
+  return 2 ** addressBits - pageSize - 128 * 2 ** 20;
+}
+
+/** A process of a `personality: "linux"` system. */
+export class LinuxProcess extends Process {
+  /** mm->mmap_base (constant after exec). */
+  mmapBase: number;
+  /** The placement policy of this address space. */
+  placement: PlacementStrategy;
+  /** mm->start_brk and mm->brk (bytes; brk may be unaligned, as Linux keeps it). */
+  startBrk: number;
+  #brk: number;
+  /** vm.max_map_count: more map entries than this is ENOMEM. */
+  maxMapCount = LINUX_MAX_MAP_COUNT;
+
+  /** @internal Use sys.createProcess() or p.fork(). */
+  constructor(sys: VmSystem, pid: number, opts: LinuxProcessOptions, parent: Process | null) {
+    super(sys, pid, opts, parent);
+    const ps = sys.pageSize;
+    if (parent instanceof LinuxProcess) {
+      this.mmapBase = parent.mmapBase;
+      this.placement = parent.placement;
+      this.startBrk = parent.startBrk;
+      this.#brk = parent.#brk;
+      this.maxMapCount = parent.maxMapCount;
+      return;
+    }
+    const top = 2 ** sys.addressBits - ps;
+    const base = opts.mmapBase ?? defaultMmapBase(sys.addressBits, ps);
+    if (!Number.isSafeInteger(base) || base % ps !== 0 || base <= 0 || base > top)
+      throw new RangeError(`createProcess: mmapBase ${base} is not a page in the address space`);
+    this.mmapBase = base;
+    this.placement =
+      opts.placement ??
+      new LinuxTopDown({
+        mmapBase: base,
+        pageSize: ps,
+        addressBits: sys.addressBits,
+        random: sys.aslrRandom ?? undefined,
+      });
+    const brk = opts.brkBase ?? Math.floor((top * 2) / 3 / ps) * ps;
+    if (!Number.isSafeInteger(brk) || brk % ps !== 0 || brk <= 0 || brk > top)
+      throw new RangeError(`createProcess: brkBase ${brk} is not a page in the address space`);
+    this.startBrk = brk;
+    this.#brk = brk;
+  }
+
+  /** The current break (mm->brk). */
+  get currentBrk(): number {
+    return this.#brk;
+  }
+
+  /**
+   * What execve leaves behind for the heap: start_brk = brk = `addr` (page aligned). Replayers
+   * call it with the first brk(0) answer of a trace, since a trace does not show the ELF image.
+   */
+  setBrkBase(addr: number): void {
+    if (!Number.isSafeInteger(addr) || addr <= 0 || addr % this._ps !== 0)
+      throw new RangeError(`setBrkBase: ${addr} is not a page-aligned address`);
+    this.startBrk = addr;
+    this.#brk = addr;
+  }
+
+  get #taskSize(): number {
+    return this.map.max;
+  }
+
+  // ------------------------------------------------------------------ mmap
+
+  /**
+   * mmap(2) with Linux's checks in the kernel's order (sys_mmap, ksys_mmap_pgoff, do_mmap,
+   * mmap_region): EINVAL, EBADF, ENOMEM, EPERM, EEXIST, EACCES, EOPNOTSUPP, EAGAIN.
+   */
+  override mmap(
+    addr: number,
+    length: number,
+    prot: number,
+    flags: number,
+    fd = -1,
+    offset = 0,
+  ): number {
+    const sc = "mmap";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    this._num(sc, offset, "off");
+    this._int(sc, prot, "prot");
+    this._int(sc, flags, "flags");
+    this._int(sc, fd, "fd");
+    const ps = this._ps;
+    if (offset % ps !== 0) throw this._err(sc, "EINVAL", "offset not page aligned");
+    if ((prot & ~PROT_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown prot bits");
+    if (flags < 0 || (flags & ~MAP_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown flags");
+    const anon = (flags & L.MAP_ANONYMOUS) !== 0;
+    const file = anon ? undefined : this.fds.get(fd);
+    if (!anon && file === undefined) throw this._err(sc, "EBADF", `descriptor ${fd} is not open`);
+    if ((flags & L.MAP_HUGETLB) !== 0)
+      throw this._err(sc, anon ? "ENOMEM" : "EINVAL", "no huge pages are reserved");
+    // do_mmap
+    if (length === 0) throw this._err(sc, "EINVAL", "len is 0");
+    const size = Math.ceil(length / ps) * ps;
+    const task = this.#taskSize;
+    if (size > task) throw this._err(sc, "ENOMEM", "length does not fit the address space");
+    if (this.map.nentries > this.maxMapCount) throw this._err(sc, "ENOMEM", "max_map_count");
+    if ((flags & L.MAP_FIXED_NOREPLACE) !== 0) flags |= L.MAP_FIXED;
+    const type = flags & L.MAP_TYPE;
+    const shared = type === L.MAP_SHARED || type === L.MAP_SHARED_VALIDATE;
+    let at: number;
+    if ((flags & L.MAP_FIXED) !== 0) {
+      if (addr > task - size) throw this._err(sc, "ENOMEM", "range beyond the address space");
+      if (addr % ps !== 0) throw this._err(sc, "EINVAL", "MAP_FIXED address not page aligned");
+      if (addr < LINUX_MMAP_MIN_ADDR && !this.privileged)
+        throw this._err(sc, "EPERM", "below vm.mmap_min_addr");
+      at = addr;
+    } else {
+      at = this.placement.place(this.map, {
+        hint: addr,
+        length: size,
+        offset,
+        file: !anon,
+        shared,
+        below4G: (flags & L.MAP_32BIT) !== 0,
+      });
+      if (at < 0) throw this._err(sc, "ENOMEM", "no space");
+    }
+    if ((flags & L.MAP_FIXED_NOREPLACE) !== 0 && this.#overlaps(at, at + size))
+      throw this._err(sc, "EEXIST", "MAP_FIXED_NOREPLACE over a mapping");
+    // vm_flags: VM_MAY* all set; a shared mapping of a file not open for writing loses MAYWRITE.
+    let maxprot: VmProt = VM_PROT_ALL;
+    if (file !== undefined) {
+      if (type === L.MAP_SHARED) flags &= LEGACY_MAP_MASK;
+      if (shared) {
+        if ((flags & ~VALIDATE_MASK) !== 0) throw this._err(sc, "EOPNOTSUPP");
+        if ((prot & L.PROT_WRITE) !== 0 && file.mode === "r")
+          throw this._err(sc, "EACCES", "shared PROT_WRITE on a descriptor open read-only");
+        if (file.mode === "r") maxprot &= ~VM_PROT_WRITE;
+      } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
+      if (file.mode === "w") throw this._err(sc, "EACCES", "descriptor not open for reading");
+      if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "MAP_GROWSDOWN file");
+    } else if (type === L.MAP_SHARED) {
+      if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "shared MAP_GROWSDOWN");
+    } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
+    if ((flags & L.MAP_LOCKED) !== 0) this.#mlockFutureOk(sc, size);
+    // mmap_region: address-space and data limits, counting what a fixed mapping replaces.
+    const replaced = (flags & L.MAP_FIXED) !== 0 ? this.#mappedBytes(at, at + size) : 0;
+    if (this.map.size - replaced + size > this._limits.vmem)
+      throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+    const p = prot & VM_PROT_ALL;
+    if ((p & VM_PROT_WRITE) !== 0 && !shared && (flags & L.MAP_GROWSDOWN) === 0)
+      this.#dataLimit(sc, size - replaced);
+    let object: VmObject | null = null;
+    let cow = 0;
+    if (file !== undefined) {
+      object = this.sys._vnodeObject(file.vnode, file.path);
+      if (!shared) cow |= MAP_COPY_ON_WRITE;
+    } else if (shared) {
+      object = this.#shmObject(size);
+      cow |= MAP_INHERIT_SHARE;
+    }
+    if ((flags & L.MAP_GROWSDOWN) !== 0) cow |= MAP_STACK_GROWS_DOWN;
+    this.#insert(sc, object, offset, at, size, p, maxprot, cow);
+    if ((flags & L.MAP_GROWSDOWN) !== 0) this.#markGrowsDown(at, at + size);
+    if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
+      this.map.wire(at, at + size, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    else if ((flags & L.MAP_POPULATE) !== 0) this.#populate(at, at + size, shared);
+    return at;
+  }
+
+  /** A shared anonymous object (shmem): one object, shared by every mapping and child. */
+  #shmObject(size: number): VmObject {
+    const o = VmObject.allocateAnon(this.sys.objects, size / this._ps);
+    o.flags = (o.flags & ~OBJ_ONEMAPPING) | OBJ_SHM;
+    return o;
+  }
+
+  /** Inserts at exactly [at, at + size), replacing what is there; consumes `object`'s ref. */
+  #insert(
+    sc: string,
+    object: VmObject | null,
+    offset: number,
+    at: number,
+    size: number,
+    prot: VmProt,
+    max: VmProt,
+    cow: number,
+  ): void {
+    // A grows-down mapping is an ordinary entry marked afterwards (vm_map_stack's reserve and
+    // guard are FreeBSD's, not Linux's).
+    const rv = this.map.fixed(object, offset, at, size, prot, max, cow & ~MAP_STACK_GROWS_DOWN);
+    if (rv !== KERN_SUCCESS) {
+      object?.deallocate();
+      throw this._err(sc, "ENOMEM", `vm_map_fixed: ${rv}`);
+    }
+    if (this.map.nentries > this.maxMapCount + 1) {
+      this.map.remove(at, at + size);
+      throw this._err(sc, "ENOMEM", "max_map_count");
+    }
+  }
+
+  #markGrowsDown(start: number, end: number): void {
+    for (const e of this.map.entries())
+      if (e.start >= start && e.end <= end) this._markGrowsDown(e);
+  }
+
+  /** True when some entry intersects [start, end). */
+  #overlaps(start: number, end: number): boolean {
+    const r = this.map.lookupEntry(start);
+    if (r.found) return true;
+    const next = r.entry === null ? this.map.firstEntry : r.entry.next;
+    return next !== null && next.start < end;
+  }
+
+  /** Bytes of [start, end) that are mapped. */
+  #mappedBytes(start: number, end: number): number {
+    let n = 0;
+    for (const e of this.#entriesIn(start, end))
+      n += Math.min(end, e.end) - Math.max(start, e.start);
+    return n;
+  }
+
+  *#entriesIn(start: number, end: number): Generator<VmMapEntry> {
+    const r = this.map.lookupEntry(start);
+    let e = r.found ? r.entry : r.entry === null ? this.map.firstEntry : r.entry.next;
+    while (e !== null && e.start < end) {
+      const next = e.next;
+      yield e;
+      e = next;
+    }
+  }
+
+  /** may_expand_vm's data check: private writable mappings count against RLIMIT_DATA. */
+  #dataLimit(sc: string, add: number): void {
+    const lim = this._rlimits[this._rl.data].soft;
+    if (!Number.isFinite(lim)) return;
+    let data = 0;
+    for (const e of this.map.entries())
+      if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
+        data += e.end - e.start;
+    if (data + add > lim) throw this._err(sc, "ENOMEM", "RLIMIT_DATA");
+  }
+
+  /** mlock_future_ok: EPERM without any lock allowance, EAGAIN past RLIMIT_MEMLOCK. */
+  #mlockFutureOk(sc: string, add: number): void {
+    if (this.privileged) return;
+    const lim = this._limits.memlock;
+    if (lim === 0) throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
+    if (this.pmap.wired * this._ps + add > lim) throw this._err(sc, "EAGAIN", "RLIMIT_MEMLOCK");
+  }
+
+  /** MAP_POPULATE / MADV_POPULATE_*: fault every page in (write faults for writable ones). */
+  #populate(start: number, end: number, shared: boolean): boolean {
+    for (const e of this.#entriesIn(start, end)) {
+      const write = (e.protection & VM_PROT_WRITE) !== 0 && shared;
+      for (let va = Math.max(start, e.start); va < Math.min(end, e.end); va += this._ps)
+        if (!this._prefault(va, write ? VM_PROT_WRITE : VM_PROT_READ)) return false;
+    }
+    return true;
+  }
+
+  #isShared(e: VmMapEntry): boolean {
+    const o = e.object;
+    return (
+      (e.eflags & MAP_ENTRY_COW) === 0 &&
+      o !== null &&
+      (o.type === "vnode" || (o.flags & OBJ_SHM) !== 0)
+    );
+  }
+
+  #growsDown(e: VmMapEntry): boolean {
+    return (e.eflags & MAP_ENTRY_GROWS_DOWN) !== 0;
+  }
+
+  // ------------------------------------------------------------------ munmap
+
+  /** munmap(2): EINVAL for an unaligned address, a zero length or a range beyond TASK_SIZE. */
+  override munmap(addr: number, length: number): void {
+    const sc = "munmap";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    const ps = this._ps;
+    const task = this.#taskSize;
+    if (addr % ps !== 0 || addr > task || length > task - addr)
+      throw this._err(sc, "EINVAL", "unaligned or beyond the address space");
+    const size = Math.ceil(length / ps) * ps;
+    if (size === 0) throw this._err(sc, "EINVAL", "len is 0");
+    this.#unmap(sc, addr, addr + size);
+  }
+
+  /** do_vmi_munmap: a split in the middle of a vma needs one more map entry. */
+  #unmap(sc: string, start: number, end: number): void {
+    const r = this.map.lookupEntry(start);
+    if (
+      r.found &&
+      r.entry!.start < start &&
+      r.entry!.end > end &&
+      this.map.nentries >= this.maxMapCount
+    )
+      throw this._err(sc, "ENOMEM", "max_map_count");
+    const rv = this.map.remove(start, end);
+    if (rv !== KERN_SUCCESS) throw this._err(sc, "EINVAL", `vm_map_remove: ${rv}`);
+  }
+
+  // ------------------------------------------------------------------ mprotect
+
+  /**
+   * mprotect(2), Linux: EINVAL for an unaligned start or unknown bits, ENOMEM when the range
+   * starts in (or runs into) a hole, EACCES when a vma's VM_MAY* forbid the change. Applied vma
+   * by vma: what precedes the failing vma keeps its new protection, as in the kernel.
+   */
+  override mprotect(addr: number, length: number, prot: number): void {
+    const sc = "mprotect";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    this._int(sc, prot, "prot");
+    const ps = this._ps;
+    const grows = prot & (L.PROT_GROWSDOWN | L.PROT_GROWSUP);
+    prot &= ~(L.PROT_GROWSDOWN | L.PROT_GROWSUP);
+    if (grows === (L.PROT_GROWSDOWN | L.PROT_GROWSUP))
+      throw this._err(sc, "EINVAL", "PROT_GROWSDOWN with PROT_GROWSUP");
+    if (addr % ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
+    if (length === 0) return;
+    let start = addr;
+    const end = addr + Math.ceil(length / ps) * ps;
+    if (!Number.isSafeInteger(end) || end > this.#taskSize)
+      throw this._err(sc, "ENOMEM", "range beyond the address space");
+    if (prot < 0 || (prot & ~PROT_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown prot bits");
+    const p = prot & VM_PROT_ALL;
+    const first = this.#entriesIn(start, end).next();
+    if (first.done) throw this._err(sc, "ENOMEM", "nothing mapped");
+    if (grows !== 0) {
+      if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
+      start = first.value.start;
+      if (!this.#growsDown(first.value)) throw this._err(sc, "EINVAL", "not a grows-down vma");
+    } else if (first.value.start > start) throw this._err(sc, "ENOMEM", "hole at start");
+    let at = start;
+    for (const e of [...this.#entriesIn(start, end)]) {
+      if (e.start !== at) break;
+      if ((p & ~e.maxProtection) !== 0) {
+        this.#protect(start, at, p);
+        throw this._err(sc, "EACCES", "beyond the mapping's VM_MAY* bits");
+      }
+      at = Math.min(end, e.end);
+    }
+    this.#protect(start, at, p);
+    if (at < end) throw this._err(sc, "ENOMEM", "hole in range");
+  }
+
+  #protect(start: number, end: number, prot: VmProt): void {
+    if (start >= end) return;
+    const rv = this.map.protect(start, end, prot, VM_PROT_NONE, VM_MAP_PROTECT_SET_PROT);
+    if (rv !== KERN_SUCCESS) throw this._err("mprotect", "ENOMEM", `vm_map_protect: ${rv}`);
+  }
+
+  // ------------------------------------------------------------------ madvise
+
+  /**
+   * madvise(2), Linux: EINVAL for unknown advice, an unaligned start or a wrapping range;
+   * advice-specific EINVAL (DONTNEED/FREE on locked memory, FREE on file or shared memory,
+   * WIPEONFORK on shared or file mappings); ENOMEM when the range has holes (after advising
+   * what is mapped).
+   */
+  override madvise(addr: number, length: number, advice: number): void {
+    const sc = "madvise";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    this._int(sc, advice, "advice");
+    if (advice < 0 || advice > L.MADV_POPULATE_WRITE || (advice > 4 && advice < 8))
+      throw this._err(sc, "EINVAL", "unknown advice");
+    const ps = this._ps;
+    if (addr % ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
+    const size = Math.ceil(length / ps) * ps;
+    const end = addr + size;
+    if (!Number.isSafeInteger(end)) throw this._err(sc, "EINVAL", "range wraps");
+    if (size === 0) return;
+    // Per-vma validity is checked for the whole range first, so that a refused advice
+    // changes nothing (Linux checks per vma while walking; the refusals below concern the
+    // kind of mapping, which every caller knows before calling).
+    const entries = [...this.#entriesIn(addr, end)];
+    for (const e of entries) this.#adviceValid(sc, e, advice);
+    let hole = entries.length === 0;
+    let at = addr;
+    for (const e of entries) {
+      if (e.start > at) hole = true;
+      at = e.end;
+    }
+    if (at < end) hole = true;
+    for (const e of entries) {
+      const s = Math.max(addr, e.start);
+      const t = Math.min(end, e.end);
+      this.#advise(sc, e, s, t, advice);
+    }
+    if (hole) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+  }
+
+  #adviceValid(sc: string, e: VmMapEntry, advice: number): void {
+    const locked = (e.eflags & MAP_ENTRY_USER_WIRED) !== 0 || e.wiredCount > 0;
+    switch (advice) {
+      case L.MADV_DONTNEED:
+        if (locked) throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
+        return;
+      case L.MADV_FREE:
+        if (locked || this.#isShared(e) || (e.object !== null && e.object.type === "vnode"))
+          throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
+        return;
+      case L.MADV_REMOVE:
+        if (!this.#isShared(e)) throw this._err(sc, "EINVAL", "MADV_REMOVE needs shared memory");
+        return;
+      case L.MADV_WIPEONFORK:
+        if (this.#isShared(e) || (e.object !== null && e.object.type === "vnode"))
+          throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
+        return;
+    }
+  }
+
+  #advise(sc: string, e: VmMapEntry, s: number, t: number, advice: number): void {
+    const shared = this.#isShared(e);
+    switch (advice) {
+      case L.MADV_DONTFORK:
+        this.map.inherit(s, t, VM_INHERIT_NONE);
+        return;
+      case L.MADV_DOFORK:
+      case L.MADV_KEEPONFORK:
+        if (
+          (advice === L.MADV_DOFORK && e.inheritance === VM_INHERIT_NONE) ||
+          (advice === L.MADV_KEEPONFORK && e.inheritance === VM_INHERIT_ZERO)
+        )
+          this.map.inherit(s, t, shared ? VM_INHERIT_SHARE : VM_INHERIT_COPY);
+        return;
+      case L.MADV_WIPEONFORK:
+        this.map.inherit(s, t, VM_INHERIT_ZERO);
+        return;
+      case L.MADV_DONTNEED:
+        if (shared) this.pmap.remove(s, t);
+        else this.#zap(e, s, t);
+        return;
+      case L.MADV_FREE:
+        this._pageAdvice(s, t, 5 /* FreeBSD MADV_FREE */);
+        return;
+      case L.MADV_COLD:
+      case L.MADV_PAGEOUT:
+        this._pageAdvice(s, t, 4 /* FreeBSD MADV_DONTNEED: deactivate, keep contents */);
+        return;
+      case L.MADV_WILLNEED:
+        this._pageAdvice(s, t, 3 /* FreeBSD MADV_WILLNEED */);
+        return;
+      case L.MADV_REMOVE: {
+        // Punch a hole: the object's pages go, and a file's bytes read back as zeros.
+        const o = e.object!;
+        const ps = this._ps;
+        const first = (s - e.start + e.offset) / ps;
+        const last = (t - e.start + e.offset) / ps;
+        o.removePages(first, last);
+        if (o.pager !== null) {
+          const size = o.pager.vnode.size;
+          const from = first * ps;
+          if (from < size)
+            o.pager.vnode.write(from, new Uint8Array(Math.min(size, last * ps) - from));
+        }
+        return;
+      }
+      case L.MADV_POPULATE_READ:
+      case L.MADV_POPULATE_WRITE: {
+        const access = advice === L.MADV_POPULATE_WRITE ? VM_PROT_WRITE : VM_PROT_READ;
+        if ((e.protection & access) === 0) throw this._err(sc, "EFAULT", "no access");
+        for (let va = s; va < t; va += this._ps)
+          if (!this._prefault(va, access)) throw this._err(sc, "EFAULT", "fault failed");
+        return;
+      }
+      default:
+        // NORMAL, RANDOM, SEQUENTIAL, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP,
+        // DODUMP: hints with no effect on what the process sees.
+        return;
+    }
+  }
+
+  /**
+   * zap_page_range on a private mapping: the range becomes a fresh mapping of the same kind
+   * and attributes, so the next access sees zeros (anonymous) or the file's bytes.
+   */
+  #zap(e: VmMapEntry, s: number, t: number): void {
+    const o = e.object;
+    if (o === null) return; // nothing was ever touched
+    const file =
+      o.type === "vnode" || (o.backingObject !== null && this.#bottom(o).type === "vnode");
+    const prot = e.protection;
+    const max = e.maxProtection;
+    const inh = e.inheritance;
+    const growsDown = this.#growsDown(e);
+    let object: VmObject | null = null;
+    let offset = 0;
+    let cow = 0;
+    if (file) {
+      const bottom = this.#bottom(o);
+      offset = this.#bottomOffset(e) + (s - e.start);
+      bottom.reference();
+      object = bottom;
+      cow = MAP_COPY_ON_WRITE;
+    }
+    this.map.remove(s, t);
+    const rv = this.map.fixed(object, offset, s, t - s, prot, max, cow);
+    if (rv !== KERN_SUCCESS) object?.deallocate();
+    if (inh !== VM_INHERIT_COPY) this.map.inherit(s, t, inh);
+    if (growsDown) this.#markGrowsDown(s, t);
+  }
+
+  #bottom(o: VmObject): VmObject {
+    let b = o;
+    while (b.backingObject !== null) b = b.backingObject;
+    return b;
+  }
+
+  /** Byte offset in the chain's last object of the entry's start. */
+  #bottomOffset(e: VmMapEntry): number {
+    let off = e.offset;
+    for (let o = e.object; o !== null && o.backingObject !== null; o = o.backingObject)
+      off += o.backingObjectOffset;
+    return off;
+  }
+
+  // ------------------------------------------------------------------ brk
+
+  /**
+   * brk(2), Linux: never fails with an errno; returns the new break, or the old one when the
+   * request is refused (below start_brk, past RLIMIT_DATA, into the next mapping or its stack
+   * guard gap, past RLIMIT_AS). brk(0) asks for the current break. Shrinking unmaps.
+   */
+  override brk(addr: number): number {
+    const sc = "brk";
+    this._alivecheck(sc);
+    this._num(sc, addr, "brk");
+    const ps = this._ps;
+    const orig = this.#brk;
+    if (addr < this.startBrk) return orig;
+    const lim = this._rlimits[this._rl.data].soft;
+    if (Number.isFinite(lim) && addr - this.startBrk > lim) return orig;
+    const newbrk = Math.ceil(addr / ps) * ps;
+    const oldbrk = Math.ceil(orig / ps) * ps;
+    if (newbrk === oldbrk) {
+      this.#brk = addr;
+      return addr;
+    }
+    if (addr <= orig) {
+      // Shrink: only if [newbrk, oldbrk) holds a mapping (the heap).
+      if (!this.#overlaps(newbrk, oldbrk)) return orig;
+      this.map.remove(newbrk, oldbrk);
+      this.#brk = addr;
+      return addr;
+    }
+    if (newbrk > this.#taskSize) return orig;
+    if ((this.map.flags & MAP_WIREFUTURE) !== 0 && !this.privileged) {
+      if (this.pmap.wired * ps + (newbrk - oldbrk) > this._limits.memlock) return orig;
+    }
+    // The next mapping (with its stack guard gap) must leave room plus one page.
+    const probeEnd = newbrk + ps + STACK_GUARD_PAGES * ps;
+    for (const e of this.#entriesIn(oldbrk, probeEnd)) {
+      const gapStart = this.#growsDown(e) ? e.start - STACK_GUARD_PAGES * ps : e.start;
+      if (newbrk + ps > gapStart) return orig;
+      break;
+    }
+    if (this.map.size + (newbrk - oldbrk) > this._limits.vmem) return orig;
+    if (this.map.nentries >= this.maxMapCount) return orig;
+    const rv = this.map.fixed(
+      null,
+      0,
+      oldbrk,
+      newbrk - oldbrk,
+      VM_PROT_READ | VM_PROT_WRITE,
+      VM_PROT_ALL,
+      0,
+    );
+    if (rv !== KERN_SUCCESS) return orig;
+    this.#brk = addr;
+    if ((this.map.flags & MAP_WIREFUTURE) !== 0)
+      this.map.wire(oldbrk, newbrk, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    return addr;
+  }
+
+  // ------------------------------------------------------------------ mremap
+
+  /**
+   * mremap(2): shrink in place, grow in place when the space after the vma is free, else move
+   * (MREMAP_MAYMOVE: placed as an mmap without hint while the old mapping still exists;
+   * MREMAP_FIXED: at `newAddr`, replacing what is there; MREMAP_DONTUNMAP: the old range stays
+   * mapped and empty). The pages move with the mapping. Errors in Linux's order: EINVAL (flags,
+   * alignment, zero length), EFAULT (no vma at oldAddr or the range crosses vmas), ENOMEM (no
+   * room), EAGAIN (locked memory).
+   */
+  override mremap(
+    oldAddr: number,
+    oldLength: number,
+    newLength: number,
+    flags: number,
+    newAddr = 0,
+  ): number {
+    const sc = "mremap";
+    this._alivecheck(sc);
+    this._num(sc, oldAddr, "old_address");
+    this._num(sc, oldLength, "old_size");
+    this._num(sc, newLength, "new_size");
+    this._int(sc, flags, "flags");
+    this._num(sc, newAddr, "new_address");
+    const ps = this._ps;
+    const MAYMOVE = L.MREMAP_MAYMOVE;
+    const FIXED = L.MREMAP_FIXED;
+    const DONTUNMAP = L.MREMAP_DONTUNMAP;
+    if (flags < 0 || (flags & ~(MAYMOVE | FIXED | DONTUNMAP)) !== 0)
+      throw this._err(sc, "EINVAL", "unknown flags");
+    if ((flags & FIXED) !== 0 && (flags & MAYMOVE) === 0)
+      throw this._err(sc, "EINVAL", "MREMAP_FIXED without MREMAP_MAYMOVE");
+    if ((flags & DONTUNMAP) !== 0 && ((flags & MAYMOVE) === 0 || oldLength !== newLength))
+      throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP needs MAYMOVE and an unchanged size");
+    if (oldAddr % ps !== 0) throw this._err(sc, "EINVAL", "old_address not page aligned");
+    const oldLen = Math.ceil(oldLength / ps) * ps;
+    const newLen = Math.ceil(newLength / ps) * ps;
+    if (newLen === 0) throw this._err(sc, "EINVAL", "new_size is 0");
+    const task = this.#taskSize;
+    const vma = this.#vma(oldAddr);
+    if (vma === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
+    if ((flags & (FIXED | DONTUNMAP)) !== 0) {
+      let dst = newAddr;
+      if ((flags & FIXED) !== 0) {
+        if (dst % ps !== 0) throw this._err(sc, "EINVAL", "new_address not page aligned");
+        if (newLen > task || dst > task - newLen)
+          throw this._err(sc, "EINVAL", "new range beyond the address space");
+        if (dst < oldAddr + oldLen && oldAddr < dst + newLen)
+          throw this._err(sc, "EINVAL", "old and new ranges overlap");
+      }
+      this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen);
+      if ((flags & FIXED) !== 0) {
+        if (this.#vma(dst) === null && !this.#overlaps(dst, dst + newLen)) {
+          /* nothing to unmap */
+        } else this.map.remove(dst, dst + newLen);
+      }
+      let len = oldLen;
+      if (oldLen > newLen) {
+        this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+        len = newLen;
+      }
+      if ((flags & FIXED) === 0) {
+        dst = this.#placeMove(sc, vma, oldAddr, newLen);
+      }
+      return this.#move(sc, oldAddr, len, newLen, dst, (flags & DONTUNMAP) !== 0);
+    }
+    if (oldLen >= newLen) {
+      if (oldLen === 0) throw this._err(sc, "EINVAL", "old_size 0");
+      if (oldLen > newLen) this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+      return oldAddr;
+    }
+    this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen);
+    const delta = newLen - oldLen;
+    if (oldLen === vma.end - oldAddr && oldLen !== 0) {
+      const end = vma.end + delta;
+      if (end <= task && !this.#overlaps(vma.end, end)) {
+        this.#extend(vma.last, end);
+        return oldAddr;
+      }
+    }
+    if ((flags & MAYMOVE) === 0) throw this._err(sc, "ENOMEM", "cannot grow in place");
+    const dst = this.#placeMove(sc, vma, oldAddr, newLen);
+    return this.#move(sc, oldAddr, oldLen, newLen, dst, false);
+  }
+
+  /** vma_to_resize's checks. */
+  #resizeCheck(sc: string, vma: Vma, addr: number, oldLen: number, newLen: number): void {
+    if (oldLen === 0 && !this.#isShared(vma.first))
+      throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
+    if (oldLen > vma.end - addr) throw this._err(sc, "EFAULT", "range crosses mappings");
+    if (newLen === oldLen) return;
+    const delta = newLen - oldLen;
+    if (newLen > oldLen && (vma.first.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+      this.#mlockFutureOk(sc, delta);
+    if (newLen > oldLen && this.map.size + delta > this._limits.vmem)
+      throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+  }
+
+  /** Rule 6 of LINUX-PLACEMENT: searched as an mmap with no hint, the old mapping in place. */
+  #placeMove(sc: string, vma: Vma, oldAddr: number, newLen: number): number {
+    const e = vma.first;
+    const file = e.object !== null && this.#bottom(e.object).type === "vnode";
+    const at = this.placement.place(this.map, {
+      hint: 0,
+      length: newLen,
+      offset: file ? this.#bottomOffset(e) + (oldAddr - e.start) : 0,
+      file,
+      shared: this.#isShared(e),
+    });
+    if (at < 0) throw this._err(sc, "ENOMEM", "no space to move to");
+    return at;
+  }
+
+  /**
+   * move_vma: maps the objects of [src, src + len) at dst with the same attributes, grows the
+   * new mapping to newLen, then unmaps the source (or, with DONTUNMAP, leaves it mapped and
+   * empty). Wired (mlocked) ranges stay wired at their new place.
+   */
+  #move(sc: string, src: number, len: number, newLen: number, dst: number, keep: boolean): number {
+    const parts: {
+      from: number;
+      to: number;
+      object: VmObject | null;
+      offset: number;
+      prot: VmProt;
+      max: VmProt;
+      inh: number;
+      eflags: number;
+      wired: boolean;
+      shared: boolean;
+    }[] = [];
+    for (const e of this.#entriesIn(src, src + len)) {
+      const from = Math.max(src, e.start);
+      const to = Math.min(src + len, e.end);
+      parts.push({
+        from,
+        to,
+        object: e.object,
+        offset: e.offset + (from - e.start),
+        prot: e.protection,
+        max: e.maxProtection,
+        inh: e.inheritance,
+        eflags: e.eflags,
+        wired: (e.eflags & MAP_ENTRY_USER_WIRED) !== 0,
+        shared: this.#isShared(e),
+      });
+    }
+    for (const p of parts) p.object?.reference();
+    let last: VmMapEntry | null = null;
+    for (const p of parts) {
+      const at = dst + (p.from - src);
+      let cow = 0;
+      if ((p.eflags & MAP_ENTRY_COW) !== 0) cow |= MAP_COPY_ON_WRITE;
+      if (p.shared || p.inh === VM_INHERIT_SHARE) cow |= MAP_INHERIT_SHARE;
+      const rv = this.map.fixed(p.object, p.offset, at, p.to - p.from, p.prot, p.max, cow);
+      if (rv !== KERN_SUCCESS) {
+        p.object?.deallocate();
+        throw this._err(sc, "ENOMEM", `vm_map_fixed: ${rv}`);
+      }
+      if (p.inh !== VM_INHERIT_COPY && p.inh !== VM_INHERIT_SHARE)
+        this.map.inherit(at, at + (p.to - p.from), p.inh);
+      if ((p.eflags & MAP_ENTRY_GROWS_DOWN) !== 0) this.#markGrowsDown(at, at + (p.to - p.from));
+      last = this.map.lookupEntry(at).entry;
+    }
+    // Source gone (or emptied) before the new tail is added.
+    const wired = parts.filter((p) => p.wired);
+    if (keep) {
+      for (const p of parts) {
+        this.map.remove(p.from, p.to);
+        // A shared mapping keeps mapping the same memory; a private one is left empty.
+        const keepObject = p.shared ? p.object : null;
+        keepObject?.reference();
+        const rv = this.map.fixed(
+          keepObject,
+          p.shared ? p.offset : 0,
+          p.from,
+          p.to - p.from,
+          p.prot,
+          p.max,
+          p.shared ? MAP_INHERIT_SHARE : 0,
+        );
+        kassertOk(rv);
+      }
+    } else this.map.remove(src, src + len);
+    if (newLen > len && last !== null) this.#extend(last, dst + newLen);
+    for (const p of wired) {
+      const at = dst + (p.from - src);
+      this.map.wire(at, at + (p.to - p.from), VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    }
+    return dst;
+  }
+
+  /** vma_expand: the mapping whose last entry is `e` grows to `end` (zeros, or the file). */
+  #extend(e: VmMapEntry, end: number): void {
+    const start = e.end;
+    const shared = this.#isShared(e);
+    let object: VmObject | null = null;
+    let offset = 0;
+    let cow = 0;
+    if (e.object !== null && this.#bottom(e.object).type === "vnode") {
+      object = this.#bottom(e.object);
+      object.reference();
+      offset = this.#bottomOffset(e) + (start - e.start);
+      if (!shared) cow = MAP_COPY_ON_WRITE;
+    } else if (shared) {
+      // shmem grows: the new part is a further object shared the same way.
+      object = this.#shmObject(end - start);
+      cow = MAP_INHERIT_SHARE;
+    }
+    const inh = e.inheritance;
+    const prot = e.protection;
+    const max = e.maxProtection;
+    const growsDown = this.#growsDown(e);
+    const rv = this.map.fixed(object, offset, start, end - start, prot, max, cow);
+    if (rv !== KERN_SUCCESS) {
+      object?.deallocate();
+      throw this._err("mremap", "ENOMEM", `vm_map_fixed: ${rv}`);
+    }
+    if (inh !== VM_INHERIT_COPY && inh !== VM_INHERIT_SHARE) this.map.inherit(start, end, inh);
+    if (growsDown) this.#markGrowsDown(start, end);
+  }
+
+  /**
+   * The Linux vma containing `addr`: the entry there, extended over adjacent entries with the
+   * same attributes (Linux would have merged them into one vma). Null when unmapped.
+   */
+  #vma(addr: number): Vma | null {
+    const r = this.map.lookupEntry(addr);
+    if (!r.found) return null;
+    let first = r.entry!;
+    let last = first;
+    while (first.prev !== null && this.#sameVma(first.prev, first)) first = first.prev;
+    while (last.next !== null && this.#sameVma(last, last.next)) last = last.next;
+    return { first, last, start: first.start, end: last.end };
+  }
+
+  #sameVma(a: VmMapEntry, b: VmMapEntry): boolean {
+    if (a.end !== b.start) return false;
+    if (a.protection !== b.protection || a.maxProtection !== b.maxProtection) return false;
+    if (a.inheritance !== b.inheritance) return false;
+    const sa = this.#isShared(a);
+    if (sa !== this.#isShared(b)) return false;
+    const fa = a.object !== null && this.#bottom(a.object).type === "vnode";
+    const fb = b.object !== null && this.#bottom(b.object).type === "vnode";
+    if (fa !== fb) return false;
+    if (fa)
+      return (
+        this.#bottom(a.object!) === this.#bottom(b.object!) &&
+        this.#bottomOffset(a) + (a.end - a.start) === this.#bottomOffset(b)
+      );
+    if (sa) return a.object === b.object;
+    return ((a.eflags ^ b.eflags) & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_USER_WIRED)) === 0;
+  }
+
+  // ------------------------------------------------------------------ views
+
+  /** "[heap]" for the entries of the break area, as /proc/PID/maps names them. */
+  protected override _pathOf(e: VmMapEntry): string | null {
+    const base = super._pathOf(e);
+    if (base !== null) return base;
+    if (e.start <= this.#brk && e.end >= this.startBrk && this.#brk > this.startBrk)
+      return "[heap]";
+    return null;
+  }
+
+  protected override _isShared(e: VmMapEntry): boolean {
+    return this.#isShared(e);
+  }
+}
+
+interface Vma {
+  first: VmMapEntry;
+  last: VmMapEntry;
+  start: number;
+  end: number;
+}
+
+function kassertOk(rv: number): void {
+  if (rv !== KERN_SUCCESS) throw new Error(`mremap: DONTUNMAP re-map failed (${rv})`);
+}

@@ -1,0 +1,170 @@
+/**
+ * `vmspace replay` on the bundled real traces (traces/, copied from the project's shared set):
+ * every address space with a final snapshot must match the kernel's /proc/PID/maps page by
+ * page, every call must end as the kernel's did, and with --predict Linux's placement must
+ * reproduce every address the kernel chose. Golden transcripts pin the output formats
+ * (UPDATE_GOLDEN=1 rewrites them); broken trace files must give a clear message and a non-zero
+ * status, never a stack trace.
+ */
+
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { replay } from "../cli/replay.js";
+import { runReplay } from "../cli/replayCommand.js";
+import { loadTrace } from "../cli/trace.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const TRACES = ["gcc_compile", "py_alloc", "sh_pipeline"];
+/** Spaces with a final snapshot per trace (traces/README.md). */
+const CHECKED: Record<string, number> = { gcc_compile: 5, py_alloc: 1, sh_pipeline: 6 };
+
+function run(argv: string[]): { status: number; out: string; err: string } {
+  let out = "";
+  let err = "";
+  const status = runReplay(argv, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+    tty: false,
+  });
+  return { status, out, err };
+}
+
+function golden(name: string, text: string): void {
+  const file = join(ROOT, "test", "golden", "replay", name);
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, text);
+  expect(text).toBe(readFileSync(file, "utf8"));
+}
+
+describe("vmspace replay --check on the real traces", () => {
+  for (const t of TRACES) {
+    it(`${t}: every space with a final snapshot matches the kernel's`, () => {
+      const r = run([join(ROOT, "traces", t), "--check"]);
+      const verdicts = r.out.split("\n").filter((l) => l.startsWith("check "));
+      const matched = verdicts.filter((l) => / match \(\d+ pages\)$/.test(l));
+      expect(matched.length).toBe(CHECKED[t]);
+      expect(verdicts.filter((l) => l.includes("MISMATCH"))).toEqual([]);
+      expect(r.out).not.toContain("diverged:");
+      expect(r.err).toBe("");
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it("--paranoid audits after every operation and agrees", () => {
+    const r = run([join(ROOT, "traces", "sh_pipeline"), "--check", "--paranoid"]);
+    expect(r.status).toBe(0);
+  });
+
+  it("a space that differs from its snapshot is a MISMATCH and exit status 1", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmspace-replay-"));
+    cpSync(join(ROOT, "traces", "py_alloc"), dir, { recursive: true });
+    const f = join(dir, "maps", "5064.final.maps");
+    // One private read-only line of the kernel's final map becomes writable.
+    const text = readFileSync(f, "utf8").replace(/ r--p /, " rw-p ");
+    writeFileSync(f, text);
+    const r = run([dir, "--check"]);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/check as2 pid 5064 \S+: MISMATCH \(\d+ of \d+ pages differ\)/);
+    expect(r.out).toMatch(/kernel rw-p, vmspace r--p/);
+  });
+});
+
+describe("vmspace replay --predict", () => {
+  for (const t of TRACES) {
+    it(`${t}: Linux placement reproduces every kernel address`, () => {
+      const tr = loadTrace(join(ROOT, "traces", t));
+      const res = replay(tr.ops, {
+        predict: true,
+        readMaps: (n) => readFileSync(join(ROOT, "traces", t, n), "utf8"),
+      });
+      expect(res.placement.misses).toEqual([]);
+      expect(res.placement.total).toBeGreaterThan(50);
+      expect(res.placement.hits).toBe(res.placement.total);
+      const r = run([join(ROOT, "traces", t), "--predict"]);
+      expect(r.out).toContain(
+        `placement: ${res.placement.total} of ${res.placement.total} kernel addresses reproduced`,
+      );
+    });
+  }
+});
+
+describe("vmspace replay output formats (golden)", () => {
+  it("linux", () =>
+    golden("sh_pipeline.linux.out", run([join("traces", "sh_pipeline"), "--check"]).out));
+  it("procstat", () =>
+    golden("py_alloc.procstat.out", run([join("traces", "py_alloc"), "--format", "procstat"]).out));
+  it("json", () => {
+    const r = run([join("traces", "sh_pipeline"), "--format", "json", "--check"]);
+    const j = JSON.parse(r.out);
+    expect(j.spaces.filter((s: { verdict: { ok: boolean } | null }) => s.verdict?.ok)).toHaveLength(
+      6,
+    );
+    golden("sh_pipeline.json.out", r.out);
+  });
+});
+
+describe("vmspace replay on broken input", () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), "vmspace-bad-"));
+
+  it("an empty trace: a message and status 1", () => {
+    const f = join(tmp(), "strace.log");
+    writeFileSync(f, "");
+    const r = run([f]);
+    expect(r.status).toBe(1);
+    expect(r.err).toBe(`vmspace replay: no system calls to replay in '${f}'\n`);
+  });
+
+  it("garbled lines are reported with their numbers, the rest replays, status 1", () => {
+    const dir = tmp();
+    cpSync(join(ROOT, "traces", "py_alloc"), dir, { recursive: true });
+    const f = join(dir, "strace.log");
+    const lines = readFileSync(f, "utf8").split("\n");
+    lines.splice(
+      3,
+      0,
+      "5064  03:19:45.716999 mmap(NULL, 8192, PROT_BANANA, MAP_PRIVATE, -1, 0) = 0x1000",
+    );
+    lines.splice(5, 0, "\u0000\u0001 garbage ))) =");
+    writeFileSync(f, lines.join("\n"));
+    const r = run([dir, "--check"]);
+    expect(r.status).toBe(1);
+    expect(r.err).toContain(
+      `${f}:4: cannot read: 5064  03:19:45.716999 mmap(NULL, 8192, PROT_BANANA`,
+    );
+    expect(r.err).toContain(`${f}:6: cannot read:`);
+    expect(r.out).toMatch(/check as2 pid 5064 \S+: match/);
+  });
+
+  it("a truncated trace replays what it has and reports the cut line", () => {
+    const dir = tmp();
+    cpSync(join(ROOT, "traces", "sh_pipeline"), dir, { recursive: true });
+    const f = join(dir, "strace.log");
+    const text = readFileSync(f, "utf8");
+    const cut = text.slice(0, Math.floor(text.length / 2));
+    writeFileSync(f, cut.slice(0, cut.lastIndexOf("mmap(") + 12));
+    const r = run([dir, "--check"]);
+    expect(r.status).toBe(1);
+    expect(r.err).toMatch(/strace\.log:\d+: cannot read: .*mmap\(/);
+    expect(r.out).toContain("replay ");
+  });
+
+  it("a missing trace and bad options: one line, status 2, no stack trace (real process)", () => {
+    const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+    const p = spawnSync(tsx, [join(ROOT, "cli", "main.ts"), "replay", "/no/such/trace"], {
+      encoding: "utf8",
+    });
+    expect(p.status).toBe(2);
+    expect(p.stderr).toBe("vmspace replay: cannot read '/no/such/trace' (ENOENT)\n");
+    const q = run(["--format", "xml"]);
+    expect(q.status).toBe(2);
+    expect(q.err.split("\n")[0]).toBe(
+      "vmspace replay: --format takes linux, procstat or json (got 'xml')",
+    );
+  });
+});
