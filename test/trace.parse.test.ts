@@ -9,8 +9,7 @@
  * strace.log and ops.jsonl was found; ops.jsonl only carries more (ts, the clone flags word, the
  * parsed initial maps), which TraceOp does not keep.
  *
- * The traces are read from test/fixtures/traces/ if present, else from /work/shared/traces/ (or
- * $VMSPACE_TRACES); the test fails, rather than skips, when none is there.
+ * The traces are read from the repository's traces/ (or $VMSPACE_TRACES); the test fails, rather than skips, when none is there.
  *
  * The other tests feed small inline logs through every corner of strace's format.
  */
@@ -30,11 +29,9 @@ import {
 import { linux as L } from "../src/index.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const TRACE_DIRS = [
-  process.env.VMSPACE_TRACES,
-  join(ROOT, "test", "fixtures", "traces"),
-  "/work/shared/traces",
-].filter((d): d is string => d !== undefined && d !== "");
+const TRACE_DIRS = [process.env.VMSPACE_TRACES, join(ROOT, "traces")].filter(
+  (d): d is string => d !== undefined && d !== "",
+);
 const TRACES = TRACE_DIRS.find((d) => existsSync(join(d, "sh_pipeline", "strace.log")));
 const NAMES = ["gcc_compile", "py_alloc", "sh_pipeline"] as const;
 
