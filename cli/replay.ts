@@ -139,7 +139,8 @@ const hex = (v: number) => `0x${v.toString(16)}`;
 
 /** Replays `ops` (in order) and returns what it found. */
 export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResult {
-  const sys = new VmSystem({ personality: "linux", physicalMemory: 64 * 2 ** 20 });
+  // Replaying system calls touches no memory: a few frames suffice (MAP_POPULATE would fault).
+  const sys = new VmSystem({ personality: "linux", physicalMemory: 8 * 2 ** 20 });
   const spaces = new Map<string, Space>();
   const dead = new Set<string>();
   const finished: ReplaySpace[] = [];

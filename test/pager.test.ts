@@ -50,6 +50,33 @@ for (const personality of ["freebsd", "linux"] as const) {
       sys.audit();
     });
 
+    it("msync writes a shared mapping's dirty pages back; MS_INVALIDATE re-reads the file; holes are ENOMEM", () => {
+      const sys = new VmSystem({ personality });
+      const p = sys.createProcess();
+      const f = new MemoryFile(2 * 4096);
+      const fd = p.fds.open(f, "rw", "/m");
+      const a = p.mmap(0, 2 * 4096, RW, C.MAP_SHARED, fd, 0);
+      p.write8(a + 5, 42);
+      p.msync(a, 4096, C.MS_SYNC);
+      expect(f.contents()[5]).toBe(42);
+      f.write(6, Uint8Array.of(9)); // the file changes behind the mapping's back
+      expect(p.read8(a + 6)).toBe(0); // still the cached page
+      if (personality === "freebsd") {
+        // vm_object_sync(invalidate): clean cached pages go; the next access reads the file.
+        p.msync(a, 4096, C.MS_INVALIDATE);
+        expect(p.read8(a + 6)).toBe(9);
+      }
+      p.munmap(a + 4096, 4096);
+      let code = "";
+      try {
+        p.msync(a, 2 * 4096, C.MS_SYNC);
+      } catch (e) {
+        code = (e as VmError).code;
+      }
+      expect(code).toBe("ENOMEM");
+      sys.audit();
+    });
+
     it("an access past the end of the file is SIGBUS; inside the last page reads zeros", () => {
       const sys = new VmSystem({ personality });
       const p = sys.createProcess();

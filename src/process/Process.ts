@@ -141,6 +141,8 @@ const MAP_KNOWN =
   MAP_32BIT |
   MAP_ALIGNMENT_MASK;
 const PROT_MAX_SHIFT = 16;
+const FREEBSD_MS_ASYNC = 0x1;
+const FREEBSD_MS_INVALIDATE = 0x2;
 const MCL_CURRENT = 1;
 const MCL_FUTURE = 2;
 
@@ -704,6 +706,68 @@ export class Process {
     this.map.unwire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
   }
 
+  // ------------------------------------------------------------------ msync
+
+  /**
+   * msync(2), FreeBSD kern_msync / vm_map_sync: writes the dirty pages of the files mapped
+   * shared in [addr, addr + len) back through their pagers (MS_SYNC and MS_ASYNC alike: the
+   * write is synchronous here); MS_INVALIDATE also drops the cached clean pages so the next
+   * access reads the file again. EINVAL for unknown flags, MS_ASYNC with MS_INVALIDATE, or a
+   * wrapping range; ENOMEM when the range has a hole; EBUSY to invalidate wired pages.
+   */
+  msync(addr: number, length: number, flags: number): void {
+    const sc = "msync";
+    this._alivecheck(sc);
+    this._int(sc, flags, "flags");
+    const [start, end] = this._round(sc, addr, length);
+    if (flags < 0 || (flags & ~(FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)) !== 0)
+      throw this._err(sc, "EINVAL", "unknown flags");
+    if (
+      (flags & (FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)) ===
+      (FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)
+    )
+      throw this._err(sc, "EINVAL", "MS_ASYNC with MS_INVALIDATE");
+    if (start === end) return;
+    const entries = this._entriesIn(start, end);
+    let at = start;
+    for (const e of entries) {
+      if (e.start > at) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+      at = e.end;
+    }
+    if (entries.length === 0 || at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+    const invalidate = (flags & FREEBSD_MS_INVALIDATE) !== 0;
+    if (invalidate && entries.some((e) => e.wiredCount > 0))
+      throw this._err(sc, "EBUSY", "MS_INVALIDATE on wired pages");
+    this._syncRange(entries, start, end, invalidate);
+  }
+
+  /** @internal The entries intersecting [start, end), in address order. */
+  protected _entriesIn(start: number, end: number): VmMapEntry[] {
+    const out: VmMapEntry[] = [];
+    const r = this.map.lookupEntry(start);
+    let e = r.found ? r.entry : r.entry === null ? this.map.firstEntry : r.entry.next;
+    for (; e !== null && e.start < end; e = e.next) out.push(e);
+    return out;
+  }
+
+  /** @internal vm_object_sync of each entry's file over the part of [start, end) it maps. */
+  protected _syncRange(
+    entries: VmMapEntry[],
+    start: number,
+    end: number,
+    invalidate: boolean,
+  ): void {
+    const ps = this._ps;
+    for (const e of entries) {
+      const o = e.object;
+      if (o === null || o.pager === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
+      const first = (Math.max(start, e.start) - e.start + e.offset) / ps;
+      const last = (Math.min(end, e.end) - e.start + e.offset) / ps;
+      o.pageClean(first, last);
+      if (invalidate) o.removePages(first, last);
+    }
+  }
+
   /**
    * mincore(2): one byte per page of [addr, addr + len): MINCORE_INCORE (1) when resident,
    * plus REFERENCED (2) / MODIFIED (4) as this pmap saw them. ENOMEM if any page is unmapped.
@@ -1057,7 +1121,9 @@ export class Process {
     const ps = this._ps;
     const obj = e.object;
     let resident = 0;
-    if (obj !== null) {
+    let chainPages = 0;
+    for (let o = obj; o !== null; o = o.backingObject) chainPages += o.residentCount;
+    if (obj !== null && chainPages > 0) {
       const first = e.offset / ps;
       const n = (e.end - e.start) / ps;
       for (let p = 0; p < n; p++) if (obj.lookupChain(first + p) !== null) resident++;

@@ -952,6 +952,76 @@ export class LinuxProcess extends Process {
     return ((a.eflags ^ b.eflags) & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_USER_WIRED)) === 0;
   }
 
+  // ------------------------------------------------------------------ msync, locks, mincore
+
+  /**
+   * msync(2), Linux: EINVAL for unknown flags, an unaligned start or MS_ASYNC with MS_SYNC;
+   * ENOMEM for a hole (MS_SYNC stops at it; otherwise the mapped parts are synced first);
+   * EBUSY for MS_INVALIDATE on locked memory. Shared file pages are written back.
+   */
+  override msync(addr: number, length: number, flags: number): void {
+    const sc = "msync";
+    this._alivecheck(sc);
+    this._num(sc, addr, "addr");
+    this._num(sc, length, "len");
+    this._int(sc, flags, "flags");
+    if (flags < 0 || (flags & ~(L.MS_ASYNC | L.MS_INVALIDATE | L.MS_SYNC)) !== 0)
+      throw this._err(sc, "EINVAL", "unknown flags");
+    if (addr % this._ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
+    if ((flags & L.MS_ASYNC) !== 0 && (flags & L.MS_SYNC) !== 0)
+      throw this._err(sc, "EINVAL", "MS_ASYNC with MS_SYNC");
+    const end = addr + Math.ceil(length / this._ps) * this._ps;
+    if (!Number.isSafeInteger(end)) throw this._err(sc, "ENOMEM", "range wraps");
+    if (end === addr) return;
+    const entries = this._entriesIn(addr, end);
+    if (entries.length === 0) throw this._err(sc, "ENOMEM", "nothing mapped");
+    let at = addr;
+    let hole = false;
+    const done: VmMapEntry[] = [];
+    for (const e of entries) {
+      if (e.start > at) {
+        if (flags === L.MS_SYNC) break;
+        hole = true;
+      }
+      if ((flags & L.MS_INVALIDATE) !== 0 && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
+        this._syncRange(done, addr, end, false);
+        throw this._err(sc, "EBUSY", "MS_INVALIDATE on locked memory");
+      }
+      done.push(e);
+      at = e.end;
+    }
+    this._syncRange(done, addr, end, false);
+    if (hole || at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+  }
+
+  /** minherit(2) is FreeBSD's: Linux has madvise(MADV_DONTFORK) instead (ENOSYS). */
+  override minherit(_addr: number, _length: number, _inherit: number): void {
+    throw this._err("minherit", "ENOSYS", "minherit is a BSD system call");
+  }
+
+  /**
+   * mlockall(2), Linux: MCL_CURRENT, MCL_FUTURE and MCL_ONFAULT (not alone); EPERM when
+   * RLIMIT_MEMLOCK is 0 for an unprivileged process; ENOMEM past the limit.
+   */
+  override mlockall(how: number): void {
+    const sc = "mlockall";
+    this._alivecheck(sc);
+    this._int(sc, how, "flags");
+    const known = L.MCL_CURRENT | L.MCL_FUTURE | L.MCL_ONFAULT;
+    if (how === 0 || (how & ~known) !== 0 || how === L.MCL_ONFAULT)
+      throw this._err(sc, "EINVAL", "bad flags");
+    if (!this.privileged && this._limits.memlock === 0)
+      throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
+    super.mlockall(how & (L.MCL_CURRENT | L.MCL_FUTURE));
+  }
+
+  /** mincore(2), Linux: only bit 0 (resident) of each byte is defined. */
+  override mincore(addr: number, length: number): Uint8Array {
+    const v = super.mincore(addr, length);
+    for (let i = 0; i < v.length; i++) v[i] &= 1;
+    return v;
+  }
+
   // ------------------------------------------------------------------ views
 
   /** "[heap]" for the entries of the break area, as /proc/PID/maps names them. */

@@ -1,0 +1,68 @@
+/**
+ * Replay throughput (issue: "operations per second per trace with and without parsing"): for
+ * each bundled trace, the CPU time of parsing its strace log, of replaying the parsed ops
+ * (exec images from the snapshots, every call, the final comparisons), and of both. CPU time
+ * (process.cpuUsage), best of the rounds, since on a shared machine interference only ever
+ * slows a round down.
+ *
+ *   npm run bench:replay            (compiles with tsc, then runs the JavaScript)
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { replay } from "../cli/replay.js";
+import { parseStrace } from "../cli/trace.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
+function cpu(fn: () => void, minMs = 200): number {
+  // Repeats fn until at least minMs of CPU time has passed; returns CPU ms per call.
+  let n = 0;
+  const t0 = process.cpuUsage();
+  let dt = 0;
+  do {
+    fn();
+    n++;
+    const d = process.cpuUsage(t0);
+    dt = (d.user + d.system) / 1000;
+  } while (dt < minMs);
+  return dt / n;
+}
+
+function best(fn: () => void): number {
+  let b = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < ROUNDS; r++) b = Math.min(b, cpu(fn));
+  return b;
+}
+
+const rows: string[] = [];
+for (const name of ["gcc_compile", "py_alloc", "sh_pipeline"]) {
+  const dir = join(ROOT, "traces", name);
+  const text = readFileSync(join(dir, "strace.log"), "utf8");
+  const mapsFiles = readdirSync(join(dir, "maps")).map((f) => `maps/${f}`);
+  const maps = new Map(mapsFiles.map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+  const readMaps = (f: string) => maps.get(f) ?? null;
+  const ops = parseStrace(text, mapsFiles).ops;
+  const calls = ops.filter((o) => o.op !== "exec" && o.op !== "fork" && o.op !== "exit").length;
+  const parseMs = best(() => parseStrace(text, mapsFiles));
+  const replayMs = best(() => replay(ops, { readMaps }));
+  const predictMs = best(() => replay(ops, { readMaps, predict: true }));
+  const bothMs = best(() => replay(parseStrace(text, mapsFiles).ops, { readMaps }));
+  const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString("en-US");
+  rows.push(
+    `| ${name} | ${ops.length} (${calls} memory calls) | ${parseMs.toFixed(2)} ms · ${rate(ops.length, parseMs)}/s | ${replayMs.toFixed(2)} ms · ${rate(ops.length, replayMs)}/s | ${predictMs.toFixed(2)} ms · ${rate(ops.length, predictMs)}/s | ${bothMs.toFixed(2)} ms · ${rate(ops.length, bothMs)}/s |`,
+  );
+  process.stderr.write(`${name} done\n`);
+}
+const cpus = os.cpus();
+process.stdout.write(
+  `Replay throughput: ${cpus[0]?.model ?? "?"} (${cpus.length} cores), Node ${process.version}, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}; CPU time, best of ${ROUNDS} rounds\n\n` +
+    "| trace | operations | parse only | replay only (kernel addresses) | replay --predict | parse + replay |\n" +
+    "|---|---|---|---|---|---|\n" +
+    `${rows.join("\n")}\n`,
+);
