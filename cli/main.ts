@@ -9,12 +9,14 @@
 
 import { runDemo } from "./demo.js";
 import { REPLAY_USAGE, runReplay } from "./replayCommand.js";
+import { shellCommand } from "./shell.js";
 
 const USAGE = `usage: vmspace <command>
 
 commands:
   replay    replay a real program's memory system calls (strace) and check the final maps
             against the kernel's (vmspace replay --help for options)
+  shell     map, touch, fork and view objects, shadow chains, pages, TLB (prompt or stdin script)
   demo      map, protect, clip, merge and unmap in a FreeBSD-style vm_map and print each step
   help      this text
 `;
@@ -32,6 +34,12 @@ function main(argv: string[]): number {
         err: (s) => process.stderr.write(s),
         tty: process.stderr.isTTY === true,
       });
+    case "shell":
+      // Asynchronous (it reads stdin): the exit code is set when the input ends.
+      shellCommand(argv.slice(1)).then((code) => {
+        process.exitCode = code;
+      });
+      return 0;
     case "demo":
       process.stdout.write(runDemo());
       return 0;
