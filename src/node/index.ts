@@ -5,3 +5,4 @@
  */
 
 export * from "../index.js";
+export { HostFile, type HostFileMode } from "./hostFile.js";

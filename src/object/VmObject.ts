@@ -130,7 +130,10 @@ export class VmObject {
 
   /**
    * vm_object_page_clean: writes every dirty resident page with index in [start, end) back
-   * through the pager and marks it clean (the pmaps' modified bits are cleared too).
+   * through the pager and marks it clean (the pmaps' modified bits are cleared too, so the
+   * next store through any mapping dirties the page again). A page is dirty when its PG_DIRTY
+   * flag or any mapping's PTE_M says so. Runs of consecutive dirty pages go to the pager as one
+   * write (vm_object_page_collect_flush clusters the same way). Returns the pages written.
    */
   pageClean(start: number, end: number): number {
     const pager = this.pager;
@@ -138,16 +141,26 @@ export class VmObject {
     const ctx = this.#ctx("vm_object_page_clean");
     const mem = ctx.mem;
     const ps = mem.pageSize;
-    let n = 0;
+    const dirty: number[] = [];
     for (const [p, f] of this.pages) {
       if (p < start || p >= end) continue;
-      if ((mem.flags[f] & PG_DIRTY) === 0 && !ctx.pv.isModified(f)) continue;
-      pager.putPage(p * ps, mem.bytes.subarray(f * ps, f * ps + ps));
-      ctx.pv.clearModify(f);
-      mem.flags[f] &= ~PG_DIRTY;
-      n++;
+      if ((mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f)) dirty.push(p);
     }
-    return n;
+    dirty.sort((a, b) => a - b);
+    for (let i = 0; i < dirty.length; ) {
+      let j = i + 1;
+      while (j < dirty.length && dirty[j] === dirty[j - 1] + 1) j++;
+      const run: Uint8Array[] = [];
+      for (let k = i; k < j; k++) {
+        const f = this.pages.get(dirty[k])!;
+        run.push(mem.bytes.subarray(f * ps, f * ps + ps));
+        ctx.pv.clearModify(f);
+        mem.flags[f] &= ~PG_DIRTY;
+      }
+      pager.putPages(dirty[i] * ps, run);
+      i = j;
+    }
+    return dirty.length;
   }
 
   get isAnon(): boolean {

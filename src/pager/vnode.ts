@@ -7,8 +7,10 @@
  * `MemoryFile` here, a host file in `vmspace/node`, or an embedder's own file system. The
  * object layer sees only `ObjectPager` (declared here, so that this layer does not import the
  * object layer): `getPage` fills one page from the file and says whether the page lies within
- * the file at all; `putPage` writes one page back, never past the end of the file (a page
- * straddling EOF writes only its head, as vnode_pager_putpages clips to v_size).
+ * the file at all; `putPages` writes a run of consecutive pages back in one call, never past
+ * the end of the file (a page straddling EOF writes only its head, as vnode_pager_putpages
+ * clips to v_size). A run goes to the file as one gathered write when the Vnode offers
+ * `writev` (a host file: one pwritev(2) instead of one write per page), else chunk by chunk.
  *
  * Non-obvious choice: the file's size is read at every page-in rather than cached in the
  * object, because an embedder may resize its file behind our back; an access to a page wholly
@@ -25,6 +27,11 @@ export interface Vnode {
   /** Writes `bytes` at `position` (growing the file); returns the number written. */
   write(position: number, bytes: Uint8Array): number;
   truncate(length: number): void;
+  /**
+   * Optional gathered write: the chunks back to back from `position` (growing the file);
+   * returns the number of bytes written. The pager uses it for runs of dirty pages.
+   */
+  writev?(position: number, chunks: readonly Uint8Array[]): number;
 }
 
 /** What the object layer asks of a pager. */
@@ -38,6 +45,8 @@ export interface ObjectPager {
   getPage(offset: number, dst: Uint8Array): void;
   /** Writes `src` (one page) at byte `offset`, clipped to the file's size. */
   putPage(offset: number, src: Uint8Array): void;
+  /** Writes consecutive pages from byte `offset` on, clipped to the file's size. */
+  putPages(offset: number, pages: readonly Uint8Array[]): void;
 }
 
 /** The vnode pager of one file. */
@@ -65,11 +74,31 @@ export class VnodePager implements ObjectPager {
   }
 
   putPage(offset: number, src: Uint8Array): void {
+    this.putPages(offset, [src]);
+  }
+
+  putPages(offset: number, pages: readonly Uint8Array[]): void {
     const size = this.vnode.size;
-    if (offset >= size) return;
-    const n = Math.min(src.length, size - offset);
-    this.vnode.write(offset, n === src.length ? src : src.subarray(0, n));
-    this.pageouts++;
+    if (offset >= size || pages.length === 0) return;
+    // Clip the run to the file: whole pages below EOF, the head of the page straddling it.
+    const chunks: Uint8Array[] = [];
+    let at = offset;
+    for (const pg of pages) {
+      if (at >= size) break;
+      const n = Math.min(pg.length, size - at);
+      chunks.push(n === pg.length ? pg : pg.subarray(0, n));
+      at += n;
+    }
+    const v = this.vnode;
+    if (chunks.length > 1 && v.writev !== undefined) v.writev(offset, chunks);
+    else {
+      let pos = offset;
+      for (const c of chunks) {
+        v.write(pos, c);
+        pos += c.length;
+      }
+    }
+    this.pageouts += chunks.length;
   }
 }
 

@@ -535,8 +535,18 @@ export class Process {
     if (length === 0) throw this._err(sc, "EINVAL", "len is 0");
     if (start < this.map.min || end > this.map.max)
       throw this._err(sc, "EINVAL", "range outside the address space");
+    this._writeBack(start, end);
     const rv = this.map.remove(start, end);
     if (rv !== KERN_SUCCESS) throw this._err(sc, mmapToErrno(rv));
+  }
+
+  /**
+   * @internal munmap and exit write the dirty pages of the shared file mappings in
+   * [start, end) back before unmapping them (the file then holds every store made through
+   * them, even while other mappings of the file remain).
+   */
+  protected _writeBack(start: number, end: number): void {
+    this._syncRange(this._entriesIn(start, end), start, end, false);
   }
 
   /**
@@ -870,6 +880,7 @@ export class Process {
   /** exit(2): releases every mapping, page and object the process holds. */
   exit(): void {
     if (!this.#alive) return;
+    this._writeBack(this.map.min, this.map.max);
     this.map.remove(this.map.min, this.map.max);
     this.map.modflags(0, MAP_WIREFUTURE);
     this.pmap.destroy();

@@ -417,6 +417,7 @@ export class LinuxProcess extends Process {
       this.map.nentries >= this.maxMapCount
     )
       throw this._err(sc, "ENOMEM", "max_map_count");
+    this._writeBack(start, end);
     const rv = this.map.remove(start, end);
     if (rv !== KERN_SUCCESS) throw this._err(sc, "EINVAL", `vm_map_remove: ${rv}`);
   }
