@@ -322,26 +322,39 @@ export class Pmap implements MapPmap {
 
   /** pmap_remove: drops every translation in [sva, eva). */
   remove(sva: number, eva: number): void {
-    this.#walk(sva, eva, (leaf, i, vpn) => {
-      const pte = leaf[i];
-      this.#harvest(pte);
-      this.pv.delete(pte >>> 8, this.id, vpn * this.pageSize);
-      if ((pte & PTE_WIRED) !== 0) this.wired--;
-      this.resident--;
-      leaf[i] = 0;
-      this.#invalidate(vpn);
-    });
+    this.#walk(sva, eva, (leaf, i, vpn) => this.#zap(leaf, i, vpn));
   }
 
-  /** pmap_protect: reduces translations in [sva, eva) to at most `prot` (NONE removes them). */
+  /** Drops one translation, harvesting its A/M bits onto the page. */
+  #zap(leaf: Int32Array, i: number, vpn: number): void {
+    const pte = leaf[i];
+    this.#harvest(pte);
+    this.pv.delete(pte >>> 8, this.id, vpn * this.pageSize);
+    if ((pte & PTE_WIRED) !== 0) this.wired--;
+    this.resident--;
+    leaf[i] = 0;
+    this.#invalidate(vpn);
+  }
+
+  /**
+   * pmap_protect: reduces translations in [sva, eva) to at most `prot`. NONE removes them,
+   * except wired ones: those keep their frame and wiring with no access left (FreeBSD keeps the
+   * page wired through the entry and refaults it wired; Linux keeps an mlocked page locked), so
+   * restoring access refaults the same frame and munlock still finds every wired page.
+   */
   protect(sva: number, eva: number, prot: VmProt): void {
-    if ((prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0) {
+    const none = (prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0;
+    if (none && this.wired === 0) {
       this.remove(sva, eva);
       return;
     }
-    const keep = ~(PTE_R | PTE_W | PTE_X) | protToPte(prot);
+    const keep = ~(PTE_R | PTE_W | PTE_X) | (none ? 0 : protToPte(prot));
     this.#walk(sva, eva, (leaf, i, vpn) => {
       const pte = leaf[i];
+      if (none && (pte & PTE_WIRED) === 0) {
+        this.#zap(leaf, i, vpn);
+        return;
+      }
       const nu = pte & keep;
       if (nu !== pte) {
         if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) {

@@ -457,7 +457,7 @@ export class LinuxProcess extends Process {
     } else if (first.value.start > start) throw this._err(sc, "ENOMEM", "hole at start");
     let at = start;
     for (const e of [...this.#entriesIn(start, end)]) {
-      if (e.start !== at) break;
+      if (e.start > at) break;
       if ((p & ~e.maxProtection) !== 0) {
         this.#protect(start, at, p);
         throw this._err(sc, "EACCES", "beyond the mapping's VM_MAY* bits");
