@@ -929,7 +929,14 @@ export class Process {
         f = new MemoryFault("SIGSEGV", "SEGV_ACCERR", addr, type);
         break;
       case KERN_OUT_OF_BOUNDS:
-        f = new MemoryFault("SIGBUS", "BUS_OBJERR", addr, type);
+        // Past the end of the object: FreeBSD's vm_fault_trap says BUS_OBJERR; Linux x86's
+        // do_sigbus says BUS_ADRERR.
+        f = new MemoryFault(
+          "SIGBUS",
+          this.sys.personality === "linux" ? "BUS_ADRERR" : "BUS_OBJERR",
+          addr,
+          type,
+        );
         break;
       case KERN_RESOURCE_SHORTAGE:
         f = new MemoryFault("SIGBUS", "BUS_OOMERR", addr, type);

@@ -10,6 +10,7 @@ import { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "../base/errno.js";
 import { EventHub, type VmEventListener } from "../events/events.js";
 import { type FaultStats, newFaultStats } from "../fault/vmFault.js";
 import type { WireCounter } from "../map/VmMap.js";
+import { cacheRead, cacheTruncate, cacheWrite } from "../object/pageCache.js";
 import { ObjectContext, VmObject } from "../object/VmObject.js";
 import {
   METADATA_BYTES_PER_FRAME,
@@ -21,6 +22,7 @@ import {
 import { type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
 import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./constants.js";
+import { VmError } from "./errors.js";
 import { LinuxProcess, type LinuxProcessOptions } from "./linux.js";
 import { Process } from "./Process.js";
 
@@ -183,6 +185,72 @@ export class VmSystem {
     const obj = VmObject.allocateVnode(this.objects, new VnodePager(vnode, path));
     this.#vnodeObjects.set(vnode, obj);
     return obj;
+  }
+
+  // ---------------------------------------------------------------- file I/O through the cache
+
+  /** The object caching `vnode`'s pages while something maps it, or null. */
+  #cached(vnode: Vnode): VmObject | null {
+    const o = this.#vnodeObjects.get(vnode);
+    return o !== undefined && !o.isDead ? o : null;
+  }
+
+  #fileArg(sc: string, v: number, what: string): void {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new VmError(
+        sc,
+        "EINVAL",
+        this.errno.EINVAL,
+        `${what} ${v} is not a safe unsigned integer`,
+      );
+  }
+
+  /**
+   * pread(2) through the page cache: up to `length` bytes of `vnode` from `position` (fewer at
+   * end of file). Pages that mappings hold resident are read from memory, so stores through a
+   * MAP_SHARED mapping are seen at once, before any msync. EINVAL for a malformed number.
+   * Example: `sys.pread(file, 0, 16)`.
+   */
+  pread(vnode: Vnode, position: number, length: number): Uint8Array {
+    this.#fileArg("pread", position, "offset");
+    this.#fileArg("pread", length, "nbytes");
+    const n = Math.max(0, Math.min(length, vnode.size - position));
+    const out = new Uint8Array(n);
+    const obj = this.#cached(vnode);
+    const fill = (pos: number, dst: Uint8Array) => dst.set(vnode.read(pos, dst.length));
+    if (obj === null) fill(position, out);
+    else cacheRead(obj, position, out, fill);
+    return out;
+  }
+
+  /**
+   * pwrite(2) through the page cache: writes `bytes` to `vnode` at `position` (the file grows
+   * as needed), then into the resident pages that cover them, so every existing mapping sees
+   * the new bytes at once. Returns the bytes written. (Writing the Vnode directly bypasses the
+   * cache, as a change made by another machine would: mappings keep their resident pages
+   * until MS_INVALIDATE or until the pages are freed.)
+   */
+  pwrite(vnode: Vnode, position: number, bytes: Uint8Array): number {
+    this.#fileArg("pwrite", position, "offset");
+    const n = vnode.write(position, bytes);
+    const obj = this.#cached(vnode);
+    if (obj !== null) cacheWrite(obj, position, bytes.subarray(0, n));
+    return n;
+  }
+
+  /**
+   * ftruncate(2) through the page cache (vnode_pager_setsize): sets the file's length, frees
+   * the cached pages wholly past the new end (so every mapping, shared or private, that had
+   * not copied them faults on its next access: SIGBUS, BUS_OBJERR on FreeBSD and BUS_ADRERR on
+   * Linux) and zeroes the rest of the page straddling it. The Linux personality also drops
+   * private copies made of those pages (truncate_pagecache unmaps even COW pages); FreeBSD
+   * keeps them. Growing the file again shows zeros.
+   */
+  ftruncate(vnode: Vnode, length: number): void {
+    this.#fileArg("ftruncate", length, "length");
+    vnode.truncate(length);
+    const obj = this.#cached(vnode);
+    if (obj !== null) cacheTruncate(obj, length, this.personality === "linux");
   }
 
   /** Live processes in creation order. */
