@@ -17,6 +17,7 @@ export { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "./base/errno.js";
 export * from "./base/flags.js";
 export * from "./base/kern.js";
 export * from "./base/prot.js";
+export { type DaemonStats, PageDaemon } from "./daemon/pageDaemon.js";
 export { EventHub, type VmEvent, type VmEventListener, type VmEventType } from "./events/events.js";
 export { type FaultStats, vmFault } from "./fault/vmFault.js";
 export { MapLock } from "./lock/MapLock.js";
@@ -55,6 +56,17 @@ export {
   VmObject,
 } from "./object/VmObject.js";
 export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
+export {
+  FaultyBackend,
+  MemorySwap,
+  SWAP_BLOCK,
+  type SwapBackend,
+  SwapBlocks,
+  type SwapError,
+  type SwapOp,
+  SwapPager,
+  type SwapStats,
+} from "./pager/swap.js";
 export { MemoryFile, type ObjectPager, type Vnode, VnodePager } from "./pager/vnode.js";
 export type { MapPmap } from "./pmap/MapPmap.js";
 export {

@@ -19,6 +19,7 @@ import {
   MAP_STACK_GROWS_DOWN,
   type MapInfo,
   MemoryFault,
+  MemorySwap,
   type Process,
   VmError,
   type VmEvent,
@@ -942,8 +943,9 @@ describe("section 9, whole address space", () => {
     expect(o.residentCount).toBe(1);
     sys.audit();
 
-    // Out of physical memory: SIGBUS/BUS_OOMERR (KERN_RESOURCE_SHORTAGE).
-    const small = new VmSystem({ physicalMemory: 8 * PS });
+    // Out of physical memory, and no swap to page out to: SIGBUS/BUS_OOMERR
+    // (KERN_RESOURCE_SHORTAGE).
+    const small = new VmSystem({ physicalMemory: 8 * PS, swap: new MemorySwap({ maxSlots: 0 }) });
     const q = small.createProcess();
     const m = q.mmap(0, 16 * PS, RW, ANON);
     for (let i = 0; i < 8; i++) q.write8(m + i * PS, i);

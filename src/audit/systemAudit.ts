@@ -15,7 +15,10 @@
  *    the page is the top object's own; it is wired iff the entry is; a frame's wire count
  *    equals the number of wired PTEs mapping it;
  *  - the reverse map holds exactly one entry per valid PTE;
- *  - the user-wired page count equals the USER_WIRED pages of all maps.
+ *  - the user-wired page count equals the USER_WIRED pages of all maps;
+ *  - swap: every slot is held by one (object, page index) at most, an object's slot count
+ *    matches its slot map, no page is both resident and on swap (VmObject.check), and the
+ *    swap pager's slots in use equal the slots the live objects hold (no leak).
  */
 
 import { panic } from "../base/assert.js";
@@ -108,6 +111,23 @@ export function auditSystem(sys: VmSystem): void {
     if (mem.wire[f] !== (wiredPtes.get(f) ?? 0))
       panic(FN, `frame ${f}: wire count ${mem.wire[f]} but ${wiredPtes.get(f) ?? 0} wired PTEs`);
   }
+  let slots = 0;
+  const seen = new Set<number>();
+  for (const obj of sys.objects.objects.values()) {
+    const sw = obj.swap;
+    if (sw === null) continue;
+    const idx = sw.indices();
+    if (idx.length !== sw.count)
+      panic(FN, `object ${obj.id}: swap count ${sw.count}, but ${idx.length} slots mapped`);
+    for (const p of idx) {
+      const slot = sw.get(p);
+      if (seen.has(slot)) panic(FN, `swap slot ${slot} held twice (object ${obj.id} page ${p})`);
+      seen.add(slot);
+    }
+    slots += idx.length;
+  }
+  if (slots !== sys.swap.inUse)
+    panic(FN, `swap pager has ${sys.swap.inUse} slots in use, objects hold ${slots}`);
   if (sys.pv.used !== ptes) panic(FN, `reverse map has ${sys.pv.used} entries for ${ptes} PTEs`);
   if (sys.wireCounter.userWired !== userWired)
     panic(FN, `user-wired count ${sys.wireCounter.userWired}, maps say ${userWired}`);

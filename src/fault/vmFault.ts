@@ -6,7 +6,8 @@
  *    fault hits a stack gap, gives a NEEDS_COPY entry its shadow on a write, and returns the
  *    top object and page index with the protection to map.
  * 2. The shadow chain is walked from the top object. A resident page in the top object is a
- *    *soft* fault. A page found in a backing object is mapped read-only for a read, and copied
+ *    *soft* fault. A page on swap (in any object of the chain) is paged in where it is, first;
+ *    a failed swap read is SIGBUS (BUS_OBJERR), and its data stay on swap for a later try. A page found in a backing object is mapped read-only for a read, and copied
  *    into the top object for a write (copy on write) — or *moved* there when the backing object
  *    is anonymous and referenced only by the top object. Nothing found: the page is zero-filled
  *    in the top object.
@@ -33,7 +34,7 @@ import type { EventHub } from "../events/events.js";
 import type { VmMap } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
-import { PG_DIRTY } from "../page/PhysMem.js";
+import { PG_BUSY, PG_DIRTY } from "../page/PhysMem.js";
 import { type Pmap, PTE_WIRED } from "../pmap/Pmap.js";
 
 /** VM_FAULT_* flags. */
@@ -61,8 +62,10 @@ export interface FaultStats {
   shadowReads: number;
   /** Pages entered by prefault. */
   prefaulted: number;
-  /** Pages read from a pager (file pages). */
+  /** Pages read from a pager (file pages and swap). */
   pageins: number;
+  /** Of those, pages read back from swap. */
+  swapPageins: number;
   /** Faults that failed (signal delivered). */
   failed: number;
 }
@@ -77,6 +80,7 @@ export function newFaultStats(): FaultStats {
     shadowReads: 0,
     prefaulted: 0,
     pageins: 0,
+    swapPageins: 0,
     failed: 0,
   };
 }
@@ -145,8 +149,24 @@ export function vmFault(
         st.failed++;
         return KERN_OUT_OF_BOUNDS;
       }
-      let found = top.backingObject === null ? null : top.lookupChain(pindex);
-      if (found === null) {
+      let found = top.backingObject === null && top.swap === null ? null : top.findChain(pindex);
+      if (found !== null && !found.pages.has(VmObject.chainPindex)) {
+        // swap_pager_getpages: the page is on swap in `found`; bring it back there.
+        const fp = VmObject.chainPindex;
+        const f = found.pageIn(fp);
+        if (f < 0) {
+          st.failed++;
+          return f === -1 ? KERN_RESOURCE_SHORTAGE : KERN_OUT_OF_BOUNDS;
+        }
+        st.pageins++;
+        st.swapPageins++;
+        emit(fc, "pagein", va);
+        if (found === top) {
+          frame = f;
+          found = null;
+        } else VmObject.chainPindex = fp;
+      }
+      if (found === null && frame < 0) {
         // Pager input (vm_fault_getpages): the last object of the chain may have a pager.
         let bottom = top;
         let bp = pindex;
@@ -195,7 +215,12 @@ export function vmFault(
             frame = src;
             st.cowMoves++;
           } else {
+            // The source stays busy while the copy's frame is found: the page daemon, run
+            // by the allocation, must not take it (vm_fault_cow holds it exclusive-busy).
+            const busy = mem.flags[src] & PG_BUSY;
+            mem.flags[src] |= PG_BUSY;
             frame = top.pageAlloc(pindex);
+            mem.flags[src] = (mem.flags[src] & ~PG_BUSY) | busy;
             if (frame < 0) {
               st.failed++;
               return KERN_RESOURCE_SHORTAGE;
@@ -295,7 +320,8 @@ export function prefault(
         frame = f;
         break;
       }
-      if (!o.isAnon) break;
+      if (!o.isAnon || o.hasSwap(p)) break; // a page on swap hides what lies below
+
       p += o.backingObjectOffset / ps;
       o = o.backingObject;
     }

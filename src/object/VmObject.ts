@@ -15,15 +15,22 @@
  * deallocate terminates the object: its pages are unmapped everywhere and freed, then its
  * backing object loses the reference (iteratively, not recursively).
  *
- * Objects live in an ObjectContext (physical memory, reverse map, registry of live objects);
- * objects made without one (a VmMap used alone) can name ranges but never hold pages.
+ * Objects live in an ObjectContext (physical memory, reverse map, registry of live objects,
+ * swap); objects made without one (a VmMap used alone) can name ranges but never hold pages.
+ *
+ * Swap: a page of an anonymous object is either resident (in `pages`), or paged out (its slot
+ * in `swap`), or neither (zero fill / found in the backing object); never both. A swapped page
+ * hides the backing object's page exactly as a resident one does, so every walk down a chain
+ * (lookupChain, findChain, collapse, bypass, split) treats a slot like a page. The first
+ * pageout turns a "default" object into a "swap" one (FreeBSD 14 has OBJ_SWAP from the start).
  *
  * Guarded by: the object lock (one thread: any caller holding the map lock of a map that
  * names the object).
  */
 
 import { kassert, panic } from "../base/assert.js";
-import { PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
+import { PG_BUSY, PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
+import { SwapBlocks, type SwapError, SwapPager } from "../pager/swap.js";
 import type { ObjectPager } from "../pager/vnode.js";
 import type { PvTable } from "../pmap/Pmap.js";
 
@@ -44,6 +51,11 @@ export const OBJ_ONEMAPPING = 0x2000;
 /** vmspace: shared anonymous memory (Linux shmem, a POSIX shm object): one object for every sharer. */
 export const OBJ_SHM = 0x4000;
 
+/** Answers of VmObject.chainState. */
+export const CHAIN_NONE = 0;
+export const CHAIN_RESIDENT = 1;
+export const CHAIN_SWAPPED = 2;
+
 export type ObjectType = "default" | "swap" | "vnode" | "device" | "phys" | "dead";
 
 /** Counters kept by the object layer (part of sys.stats()). */
@@ -58,6 +70,8 @@ export interface ObjectStats {
 export class ObjectContext {
   readonly mem: PhysMem;
   readonly pv: PvTable;
+  /** Where anonymous pages go under memory pressure (constant). */
+  readonly swap: SwapPager;
   /** Live objects by id. */
   readonly objects = new Map<number, VmObject>();
   readonly stats: ObjectStats = { shadowsCreated: 0, collapses: 0, bypasses: 0, splits: 0 };
@@ -70,9 +84,10 @@ export class ObjectContext {
   onEvent: ((kind: "shadow" | "collapse" | "bypass" | "split", obj: VmObject) => void) | null =
     null;
 
-  constructor(mem: PhysMem, pv: PvTable) {
+  constructor(mem: PhysMem, pv: PvTable, swap: SwapPager = new SwapPager()) {
     this.mem = mem;
     this.pv = pv;
+    this.swap = swap;
   }
 }
 
@@ -100,6 +115,8 @@ export class VmObject {
   readonly pages = new Map<number, number>();
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
   pager: ObjectPager | null = null;
+  /** Swap slots of paged-out pages; null until the first pageout (object lock). */
+  swap: SwapBlocks | null = null;
 
   constructor(ctx: ObjectContext | null, type: ObjectType, sizePages: number, flags: number) {
     this.id = nextObjectId++;
@@ -176,6 +193,14 @@ export class VmObject {
   get residentCount(): number {
     return this.pages.size;
   }
+  /** Number of pages on swap. */
+  get swappedCount(): number {
+    return this.swap === null ? 0 : this.swap.count;
+  }
+  /** True when page `pindex` is on swap. */
+  hasSwap(pindex: number): boolean {
+    return this.swap !== null && this.swap.get(pindex) >= 0;
+  }
   /** Objects from this one down its backing chain (1 = no backing object). */
   get chainLength(): number {
     let n = 0;
@@ -227,6 +252,7 @@ export class VmObject {
     if (this.shadows.size !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
     if (this.pager !== null) this.pageClean(0, Number.MAX_SAFE_INTEGER);
     this.removePages(0, Number.MAX_SAFE_INTEGER);
+    this.swap = null;
     if (this.backingObject !== null) {
       this.backingObject.shadows.delete(this);
       this.backingObject = null;
@@ -271,15 +297,85 @@ export class VmObject {
 
   /**
    * vm_object_page_remove: frees the resident pages with index in [start, end), unmapping them
-   * from every pmap first.
+   * from every pmap first, and the swap slots of paged-out ones (swap_pager_freespace).
    */
   removePages(start: number, end: number): void {
     kassert(start <= end, "vm_object_page_remove", "inverted range");
+    if (this.swap !== null) this.freeSwap(start, end);
     if (this.pages.size === 0) return;
     if (end - start < this.pages.size) {
       for (let p = start; p < end; p++) if (this.pages.has(p)) this.pageFree(p);
     } else {
       for (const p of [...this.pages.keys()]) if (p >= start && p < end) this.pageFree(p);
+    }
+  }
+
+  /** swap_pager_freespace: releases the swap slots of pages in [start, end). */
+  freeSwap(start: number, end: number): void {
+    const sw = this.swap;
+    if (sw === null || sw.count === 0) return;
+    const pager = this.#ctx("swap_pager_freespace").swap;
+    for (const p of sw.indices(start, end)) pager.free(sw.take(p));
+  }
+
+  /**
+   * swap_pager_putpages of resident page `pindex`: unmaps it everywhere, writes it to swap and
+   * frees its frame. Returns null, or the backend's error (the page then stays resident and
+   * dirty, unmapped: the next access faults it back softly).
+   */
+  pageOut(pindex: number): SwapError | null {
+    const ctx = this.#ctx("swap_pager_putpages");
+    if (this.pager !== null) panic("swap_pager_putpages", `object ${this.id} has a pager`);
+    const f = this.pages.get(pindex);
+    if (f === undefined) panic("swap_pager_putpages", `page ${pindex} of ${this.id} absent`);
+    if (ctx.mem.wire[f] !== 0) panic("swap_pager_putpages", `frame ${f} is wired`);
+    ctx.pv.removeAll(f);
+    const ps = ctx.mem.pageSize;
+    const r = ctx.swap.pageOut(ctx.mem.bytes.subarray(f * ps, f * ps + ps));
+    if (typeof r === "string") {
+      ctx.mem.flags[f] |= PG_DIRTY;
+      return r;
+    }
+    if (this.swap === null) this.swap = new SwapBlocks();
+    this.swap.set(pindex, r);
+    if (this.type === "default") {
+      this.type = "swap";
+      this.flags |= OBJ_SWAP;
+    }
+    this.pageFree(pindex);
+    return null;
+  }
+
+  /**
+   * swap_pager_getpages of page `pindex`, which is on swap: reads it into a new frame and
+   * releases the slot (the page is dirty from then on). Returns the frame, -1 when no frame can
+   * be had, or -2 when the backend fails the read (the slot, and the data, stay on swap).
+   */
+  pageIn(pindex: number): number {
+    const ctx = this.#ctx("swap_pager_getpages");
+    const slot = this.swap === null ? -1 : this.swap.get(pindex);
+    if (slot < 0) panic("swap_pager_getpages", `page ${pindex} of ${this.id} is not on swap`);
+    const f = this.pageAlloc(pindex);
+    if (f < 0) return -1;
+    const ps = ctx.mem.pageSize;
+    if (ctx.swap.pageIn(slot, ctx.mem.bytes.subarray(f * ps, f * ps + ps)) !== null) {
+      this.pageFree(pindex);
+      return -2;
+    }
+    this.swap!.take(pindex);
+    ctx.swap.free(slot);
+    ctx.mem.flags[f] |= PG_DIRTY;
+    return f;
+  }
+
+  /** Moves swap slot of page `from` of this object to index `to` of `dst`. */
+  #swapRename(from: number, dst: VmObject, to: number): void {
+    const slot = this.swap!.take(from);
+    if (dst.swap === null) dst.swap = new SwapBlocks();
+    dst.swap.set(to, slot);
+    if (dst.type === "default") {
+      dst.type = "swap";
+      dst.flags |= OBJ_SWAP;
     }
   }
 
@@ -294,14 +390,24 @@ export class VmObject {
   }
 
   /**
-   * Looks page `pindex` up through the shadow chain. Returns the object that has it (or null)
-   * and sets `chainPindex` to its index there.
+   * Looks page `pindex` up through the shadow chain for a *resident* page. Returns the object
+   * that has it (or null) and sets `chainPindex` to its index there. A page on swap hides the
+   * pages below it, so finding one first returns null (the page is not resident).
    */
   lookupChain(pindex: number): VmObject | null {
+    const o = this.findChain(pindex);
+    return o !== null && o.pages.has(VmObject.chainPindex) ? o : null;
+  }
+
+  /**
+   * Looks page `pindex` up through the shadow chain for a resident *or swapped* page (what the
+   * fault handler must find). Returns the object that has it (or null) and sets `chainPindex`.
+   */
+  findChain(pindex: number): VmObject | null {
     let p = pindex;
     for (let o: VmObject | null = this; o !== null; o = o.backingObject) {
       if (p >= o.size && o !== this) return null;
-      if (o.pages.has(p)) {
+      if (o.pages.has(p) || (o.swap !== null && o.swap.get(p) >= 0)) {
         VmObject.chainPindex = p;
         return o;
       }
@@ -309,6 +415,16 @@ export class VmObject {
     }
     return null;
   }
+  /**
+   * Where page `pindex` is, seen through the chain: CHAIN_NONE (nowhere: zero fill or pager),
+   * CHAIN_RESIDENT, or CHAIN_SWAPPED.
+   */
+  chainState(pindex: number): number {
+    const o = this.findChain(pindex);
+    if (o === null) return CHAIN_NONE;
+    return o.pages.has(VmObject.chainPindex) ? CHAIN_RESIDENT : CHAIN_SWAPPED;
+  }
+
   /** Result slot of {@link lookupChain} (avoids allocating a pair per lookup). */
   static chainPindex = 0;
 
@@ -356,9 +472,16 @@ export class VmObject {
         // Collapse: take the backing object's pages, then its place in the chain.
         for (const bp of [...b.pages.keys()]) {
           const np = bp - shift;
-          if (np < 0 || np >= this.size || this.pages.has(np)) b.pageFree(bp);
+          if (np < 0 || np >= this.size || this.pages.has(np) || this.hasSwap(np)) b.pageFree(bp);
           else b.#pageRename(bp, this, np);
         }
+        if (b.swap !== null)
+          for (const bp of b.swap.indices()) {
+            const np = bp - shift;
+            if (np < 0 || np >= this.size || this.pages.has(np) || this.hasSwap(np))
+              ctx.swap.free(b.swap.take(bp));
+            else b.#swapRename(bp, this, np);
+          }
         const bb = b.backingObject;
         this.backingObject = bb;
         this.backingObjectOffset += b.backingObjectOffset;
@@ -377,8 +500,11 @@ export class VmObject {
       // Bypass: only if every backing page in our window is shadowed by one of ours.
       for (const bp of b.pages.keys()) {
         const np = bp - shift;
-        if (np >= 0 && np < this.size && !this.pages.has(np)) return;
+        if (np >= 0 && np < this.size && !this.pages.has(np) && !this.hasSwap(np)) return;
       }
+      if (b.swap !== null)
+        for (const bp of b.swap.indices(shift, shift + this.size))
+          if (!this.pages.has(bp - shift) && !this.hasSwap(bp - shift)) return;
       const bb = b.backingObject;
       this.backingObject = bb;
       this.backingObjectOffset += b.backingObjectOffset;
@@ -406,6 +532,8 @@ export class VmObject {
     const n = VmObject.allocateAnon(ctx, pages);
     for (const p of [...this.pages.keys()])
       if (p >= first && p < first + pages) this.#pageRename(p, n, p - first);
+    if (this.swap !== null)
+      for (const p of this.swap.indices(first, first + pages)) this.#swapRename(p, n, p - first);
     if (this.backingObject !== null) {
       n.backingObject = this.backingObject;
       n.backingObjectOffset = this.backingObjectOffset + offset;
@@ -439,7 +567,8 @@ export class VmObject {
   /**
    * vm_fault_copy_entry's copy: a new anonymous object of `pages` pages holding a private copy
    * of what `src` (through its chain) shows at byte `offset` onwards; pages nobody has are left
-   * to zero fill. Returns null when physical memory runs out (nothing is left allocated).
+   * to zero fill; pages on swap are paged in first. Panics when physical memory runs out or
+   * the swap backend fails a read (the caller has no way to report either).
    */
   static copyWindow(
     src: VmObject | null,
@@ -452,13 +581,20 @@ export class VmObject {
     const ps = ctx.mem.pageSize;
     const first = offset / ps;
     const upto = src.size > first ? Math.min(pages, src.size - first) : 0;
+    const mem = ctx.mem;
     for (let p = 0; p < upto; p++) {
-      const o = src.lookupChain(first + p);
+      const o = src.findChain(first + p);
       if (o === null) continue;
-      const from = o.pages.get(VmObject.chainPindex)!;
+      const sp = VmObject.chainPindex;
+      let from = o.pageLookup(sp);
+      if (from < 0) from = o.pageIn(sp);
+      if (from < 0) panic("vm_fault_copy_entry", "page-in of a copied page failed");
+      const wasBusy = mem.flags[from] & PG_BUSY;
+      mem.flags[from] |= PG_BUSY;
       const to = n.pageAlloc(p);
+      mem.flags[from] = (mem.flags[from] & ~PG_BUSY) | wasBusy;
       if (to < 0) panic("vm_fault_copy_entry", "out of physical memory");
-      ctx.mem.copyFrame(from, to);
+      mem.copyFrame(from, to);
     }
     return n;
   }
@@ -480,6 +616,7 @@ export class VmObject {
       for (const [p, f] of this.pages) {
         if (mem.owner[f] !== this.id || mem.pindex[f] !== p)
           panic(fn, `frame ${f} metadata does not say object ${this.id} page ${p}`);
+        if (this.hasSwap(p)) panic(fn, `object ${this.id} page ${p} is resident and on swap`);
       }
     }
   }

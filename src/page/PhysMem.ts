@@ -33,6 +33,11 @@ export const PG_DIRTY = 0x01;
 export const PG_VALID = 0x02;
 /** The page daemon referenced bit, aggregated from the pmaps at scan time. */
 export const PG_REFERENCED = 0x04;
+/**
+ * The page is in use by an operation that may sleep for memory (a copy-on-write copy whose
+ * destination is being allocated, a page-in): the page daemon leaves it alone (vm_page_xbusy).
+ */
+export const PG_BUSY = 0x08;
 
 /** Bytes of metadata kept per frame (see the prologue). */
 export const METADATA_BYTES_PER_FRAME = 24;

@@ -69,7 +69,7 @@ import {
 import { type FaultContext, VM_FAULT_WIRE, vmFault } from "../fault/vmFault.js";
 import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
-import { OBJ_SHM, type VmObject } from "../object/VmObject.js";
+import { CHAIN_RESIDENT, CHAIN_SWAPPED, OBJ_SHM, type VmObject } from "../object/VmObject.js";
 import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
 import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED } from "../pmap/Pmap.js";
 import { RLIM_INFINITY } from "./constants.js";
@@ -1139,12 +1139,18 @@ export class Process {
     const ps = this._ps;
     const obj = e.object;
     let resident = 0;
+    let swapped = 0;
     let chainPages = 0;
-    for (let o = obj; o !== null; o = o.backingObject) chainPages += o.residentCount;
+    for (let o = obj; o !== null; o = o.backingObject)
+      chainPages += o.residentCount + o.swappedCount;
     if (obj !== null && chainPages > 0) {
       const first = e.offset / ps;
       const n = (e.end - e.start) / ps;
-      for (let p = 0; p < n; p++) if (obj.lookupChain(first + p) !== null) resident++;
+      for (let p = 0; p < n; p++) {
+        const where = obj.chainState(first + p);
+        if (where === CHAIN_RESIDENT) resident++;
+        else if (where === CHAIN_SWAPPED) swapped++;
+      }
     }
     const guard = (e.eflags & MAP_ENTRY_GUARD) !== 0;
     const stack =
@@ -1179,7 +1185,7 @@ export class Process {
       offset: e.offset,
       path: this._pathOf(e),
       resident,
-      swapped: 0,
+      swapped,
       shadowDepth: obj === null ? 0 : obj.chainLength - 1,
     };
   }

@@ -7,6 +7,7 @@
 
 import { isPowerOfTwo } from "../base/addr.js";
 import { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "../base/errno.js";
+import { type DaemonStats, PageDaemon } from "../daemon/pageDaemon.js";
 import { EventHub, type VmEventListener } from "../events/events.js";
 import { type FaultStats, newFaultStats } from "../fault/vmFault.js";
 import type { WireCounter } from "../map/VmMap.js";
@@ -19,6 +20,7 @@ import {
   Q_FREE,
   Q_INACTIVE,
 } from "../page/PhysMem.js";
+import { type SwapBackend, SwapPager, type SwapStats } from "../pager/swap.js";
 import { type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
 import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./constants.js";
@@ -43,6 +45,8 @@ export interface VmSystemOptions {
   aslrRandom?: () => number;
   /** vm_page_max_user_wired in pages. Default: a third of physical memory. */
   maxUserWired?: number;
+  /** Where anonymous pages go under memory pressure. Default: in memory, unbounded. */
+  swap?: SwapBackend;
 }
 
 /** What sys.stats() reports. */
@@ -61,7 +65,12 @@ export interface VmStats {
   tlbInvalidations: number;
   pageins: number;
   pageouts: number;
+  /** Swap slots holding a page. */
   swapInUse: number;
+  /** The swap pager's counters (pages written and read back, backend errors). */
+  swap: SwapStats;
+  /** The page daemon's counters. */
+  daemon: DaemonStats;
   processes: number;
   /** Bytes of metadata per physical frame. */
   metadataBytesPerFrame: number;
@@ -84,6 +93,9 @@ export class VmSystem {
   readonly mem: PhysMem;
   readonly pv: PvTable;
   readonly objects: ObjectContext;
+  /** The swap pager (constant) and the page daemon reclaiming frames into it (constant). */
+  readonly swap: SwapPager;
+  readonly daemon: PageDaemon;
   readonly faultStats: FaultStats = newFaultStats();
   /** System-wide user-wired page count and its ceiling. */
   readonly wireCounter: WireCounter;
@@ -116,7 +128,10 @@ export class VmSystem {
       throw new RangeError(`VmSystem: physicalMemory ${physical} is not in [pageSize, 2 GiB]`);
     this.mem = new PhysMem({ pageSize: ps, physicalMemory: physical, shared: opts.sharedMemory });
     this.pv = new PvTable(this.mem);
-    this.objects = new ObjectContext(this.mem, this.pv);
+    this.swap = new SwapPager(opts.swap);
+    this.objects = new ObjectContext(this.mem, this.pv, this.swap);
+    this.daemon = new PageDaemon(this.objects);
+    this.objects.reclaim = () => this.daemon.reclaim();
     this.wireCounter = {
       userWired: 0,
       maxUserWired: opts.maxUserWired ?? Math.floor(this.mem.nframes / 3),
@@ -132,6 +147,7 @@ export class VmSystem {
     if (!active) {
       this.objects.onEvent = null;
       this.pv.onInvalidate = null;
+      this.daemon.onPageout = null;
       return;
     }
     this.objects.onEvent = (kind, obj) => {
@@ -140,6 +156,7 @@ export class VmSystem {
       else ev.emit({ type: kind, objectId: obj.id });
     };
     this.pv.onInvalidate = (pmapId, page) => ev.emit({ type: "tlb-invalidate", pmapId, page });
+    this.daemon.onPageout = (objectId, pindex) => ev.emit({ type: "pageout", objectId, pindex });
   }
 
   /** Subscribes to events; returns the unsubscribe function. */
@@ -282,8 +299,10 @@ export class VmSystem {
       },
       tlbInvalidations: this.pv.tlbInvalidations,
       pageins: this.faultStats.pageins,
-      pageouts: 0,
-      swapInUse: 0,
+      pageouts: this.daemon.pageouts,
+      swapInUse: this.swap.inUse,
+      swap: { ...this.swap.stats },
+      daemon: { ...this.daemon.stats },
       processes: this.#processes.size,
       metadataBytesPerFrame: METADATA_BYTES_PER_FRAME,
     };
