@@ -746,15 +746,17 @@ class Model {
       if (setProt) nprot = np;
       let eflags = E.p.eflags;
       let newObj: number | null = null;
-      // vm_fault_copy_entry: a user-wired COW entry gaining WRITE gets a private object now.
+      // vm_fault_copy_entry: a user-wired COW entry gaining WRITE stops being copy-on-write;
+      // it gets a private object only while NEEDS_COPY is set (or it has none), otherwise it
+      // keeps its own.
       if (
         (eflags & MAP_ENTRY_USER_WIRED) !== 0 &&
         (nprot & VM_PROT_WRITE) !== 0 &&
         (old & VM_PROT_WRITE) === 0 &&
         (eflags & MAP_ENTRY_COW) !== 0
       ) {
+        if ((eflags & MAP_ENTRY_NEEDS_COPY) !== 0 || E.p.obj === null) newObj = this.#nextAnon--;
         eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
-        newObj = this.#nextAnon--;
       }
       for (let x = cs; x < ce; x += PS) {
         const p = this.page(x)!;

@@ -1312,20 +1312,33 @@ export class VmMap {
   }
 
   /**
-   * vm_fault_copy_entry at the map level: a user-wired copy-on-write entry that gains WRITE
-   * gets a private object now instead of copying lazily on faults.
+   * vm_fault_copy_entry (upgrade) at the map level: a user-wired copy-on-write entry that gains
+   * WRITE has its pages made private now instead of lazily on faults, and stays wired. With
+   * NEEDS_COPY clear the entry keeps its object (its wiring already copied the pages it wrote;
+   * pages still in a backing object are copied up into it); with NEEDS_COPY set it gets a new
+   * object holding a copy of every page. Either way the pages are then wired and entered
+   * writable again (through the fault hooks, with the map unlocked as for vm_map_wire).
    */
   #copyEntryForWiredWrite(e: VmMapEntry): void {
     if ((e.eflags & MAP_ENTRY_COW) === 0) return;
-    const old = e.object;
-    const pages = (e.end - e.start) / this.pageSize;
-    e.object =
-      this.objects !== null
-        ? VmObject.copyWindow(old, this.objects, e.offset, pages)
-        : VmObject.allocateAnon(null, pages);
-    e.offset = 0;
+    if ((e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0 || e.object === null) {
+      const old = e.object;
+      const pages = (e.end - e.start) / this.pageSize;
+      // The old translations (and their wirings) go with the old pages.
+      this.hooks?.unwirePages(this, e.start, e.end);
+      this.pmap?.remove(e.start, e.end);
+      e.object =
+        this.objects !== null
+          ? VmObject.copyWindow(old, this.objects, e.offset, pages)
+          : VmObject.allocateAnon(null, pages);
+      e.offset = 0;
+      if (old !== null) this.#deferred.push(old);
+    }
     e.eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
-    if (old !== null) this.#deferred.push(old);
+    if (this.hooks !== null && e.wiredCount > 0) {
+      const rv = this.#wireFault(e);
+      if (rv !== KERN_SUCCESS) panic("vm_fault_copy_entry", `wiring the copy failed (${rv})`);
+    }
   }
 
   // ---------------------------------------------------------------- inherit

@@ -1,0 +1,64 @@
+/**
+ * vm_map_protect on a user-wired copy-on-write entry that gains WRITE (vm_fault_copy_entry,
+ * upgrade): the entry stops being copy-on-write, its pages stay wired and become writable, and
+ * a copy is made only where one is needed (NEEDS_COPY set: a new object; clear: the entry's own
+ * object, whose pages the wiring already copied).
+ */
+
+import { describe, expect, it } from "vitest";
+import { freebsd as F, MemoryFile, type Process, VmSystem } from "../src/index.js";
+
+const P = 4096;
+const A = 0x1000_0000;
+
+function freebsdProc(): Process {
+  const sys = new VmSystem({ physicalMemory: 16 << 20, personality: "freebsd" });
+  return sys.createProcess({ privileged: true });
+}
+
+describe("vm_map_protect: a user-wired copy-on-write entry made writable again", () => {
+  it("keeps its pages wired, writable and the same (no second copy)", () => {
+    const p = freebsdProc();
+    const fd = p.fds.open(new MemoryFile(new Uint8Array(4 * P).fill(7)), "r");
+    p.mmap(A, 4 * P, F.PROT_READ | F.PROT_WRITE, F.MAP_PRIVATE | F.MAP_FIXED, fd, 0);
+    p.write8(A, 1);
+    p.mlock(A, 4 * P);
+    const before = p.maps()[0];
+    expect(p.pmap.wired).toBe(4);
+    p.mprotect(A, 4 * P, F.PROT_READ);
+    p.mprotect(A, 4 * P, F.PROT_READ | F.PROT_WRITE);
+    expect(p.pmap.wired).toBe(4);
+    expect(p.sys.stats().frames.wired).toBe(4);
+    const after = p.maps()[0];
+    expect(after.wired).toBe(1);
+    expect(after.cow).toBe(false);
+    // The wiring already copied every page into the entry's shadow: it is kept, not copied
+    // once more (vm_fault_copy_entry reuses the object when NEEDS_COPY is clear).
+    expect(after.shadowDepth).toBe(before.shadowDepth);
+    p.sys.audit();
+    p.write8(A + P, 2);
+    expect([p.read8(A), p.read8(A + P), p.read8(A + 2 * P)]).toEqual([1, 2, 7]);
+    p.munlock(A, 4 * P);
+    expect(p.pmap.wired).toBe(0);
+    p.sys.audit();
+  });
+
+  it("wired read-only (NEEDS_COPY still set): gets a private copy, wired", () => {
+    const p = freebsdProc();
+    const f = new MemoryFile(new Uint8Array(2 * P).fill(5));
+    const fd = p.fds.open(f, "r");
+    p.mmap(A, 2 * P, F.PROT_READ, F.MAP_PRIVATE | F.MAP_FIXED, fd, 0);
+    p.mlock(A, 2 * P);
+    p.mprotect(A, 2 * P, F.PROT_READ | F.PROT_WRITE);
+    expect(p.pmap.wired).toBe(2);
+    expect(p.sys.stats().frames.wired).toBe(2);
+    const m = p.maps()[0];
+    expect([m.cow, m.needsCopy, m.wired]).toEqual([false, false, 1]);
+    p.sys.audit();
+    p.write8(A, 9);
+    expect(p.read8(A)).toBe(9);
+    expect(f.read(0, 1)[0]).toBe(5);
+    p.exit();
+    p.sys.audit();
+  });
+});
