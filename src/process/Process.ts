@@ -296,15 +296,18 @@ export class Process {
 
   // ------------------------------------------------------------------ limits
 
-  /** setrlimit: any limit may be set by the embedder (hard limits too); soft must not exceed hard. */
+  /**
+   * setrlimit: any limit may be set by the embedder (hard limits too). A soft limit above the
+   * hard one is lowered to it, as FreeBSD's kern_proc_setrlimit does (Linux refuses it: the
+   * Linux personality overrides this).
+   */
   setrlimit(resource: number, lim: Rlimit): void {
     this._alivecheck("setrlimit");
     if (!Number.isInteger(resource) || resource < 0 || resource > this._rl.max)
       throw this._err("setrlimit", "EINVAL", `unknown resource ${resource}`);
     const ok = (v: number) => v === RLIM_INFINITY || isAddr(v);
-    if (!ok(lim.soft) || !ok(lim.hard) || lim.soft > lim.hard)
-      throw this._err("setrlimit", "EINVAL", "soft limit above hard limit or malformed");
-    this._rlimits[resource] = { soft: lim.soft, hard: lim.hard };
+    if (!ok(lim.soft) || !ok(lim.hard)) throw this._err("setrlimit", "EINVAL", "malformed limit");
+    this._rlimits[resource] = { soft: Math.min(lim.soft, lim.hard), hard: lim.hard };
     this._syncLimits();
   }
 
@@ -383,8 +386,10 @@ export class Process {
     // 8.
     const pageoff = offset % ps;
     offset -= pageoff;
+    // The kernel's ENOMEM here is for round_page(len) wrapping; a length too long for the map
+    // is EINVAL for MAP_FIXED (the range check below) and ENOMEM otherwise (no space).
     const size = Math.ceil((length + pageoff) / ps) * ps;
-    if (!Number.isSafeInteger(size) || size > this.map.max)
+    if (!Number.isSafeInteger(size))
       throw this._err(sc, "ENOMEM", "length does not fit the address space");
     // 9.
     const align = (flags & MAP_ALIGNMENT_MASK) >>> MAP_ALIGNMENT_SHIFT;
@@ -404,6 +409,8 @@ export class Process {
         throw this._err(sc, "EINVAL", "MAP_FIXED range outside the address space");
       if ((flags & MAP_32BIT) !== 0 && addr + size > MAP_32BIT_MAX_ADDR)
         throw this._err(sc, "EINVAL", "MAP_32BIT range above 2 GiB");
+    } else if (size > this.map.max) {
+      throw this._err(sc, "ENOMEM", "length does not fit the address space");
     } else if ((flags & MAP_32BIT) !== 0) {
       maxAddr = MAP_32BIT_MAX_ADDR;
       if (addr + size > MAP_32BIT_MAX_ADDR) addr = 0;
@@ -419,6 +426,9 @@ export class Process {
       // vn_mmap: the open mode bounds the maximum protection.
       const file = this.fds.get(fd);
       if (file === undefined) throw this._err(sc, "EBADF", `descriptor ${fd} is not open`);
+      // P_OSREL_MAP_FSTRICT (every binary since FreeBSD 11): a file mapping names its type.
+      if ((flags & (MAP_SHARED | MAP_PRIVATE)) === 0)
+        throw this._err(sc, "EINVAL", "file mapping with neither MAP_SHARED nor MAP_PRIVATE");
       let fmax = VM_PROT_EXECUTE;
       if (file.mode !== "w") fmax |= VM_PROT_READ;
       else if ((prot & VM_PROT_READ) !== 0)
@@ -671,7 +681,10 @@ export class Process {
     }
   }
 
-  /** mlock(2): wires the pages (user wiring). ENOMEM past RLIMIT_MEMLOCK or on holes. */
+  /**
+   * mlock(2), kern_mlock: wires the pages (user wiring). ENOMEM past RLIMIT_MEMLOCK, past the
+   * system's user-wired limit, or on holes: every vm_map_wire failure is ENOMEM.
+   */
   mlock(addr: number, length: number): void {
     const sc = "mlock";
     this._alivecheck(sc);
@@ -681,8 +694,7 @@ export class Process {
     if ((npages + this.pmap.wired) * this._ps > this._limits.memlock)
       throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
     const rv = this.map.wire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
-    if (rv !== KERN_SUCCESS)
-      throw this._err(sc, rv === KERN_RESOURCE_SHORTAGE ? "EAGAIN" : "ENOMEM");
+    if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${rv}`);
   }
 
   /** munlock(2). */
@@ -694,7 +706,11 @@ export class Process {
     if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM");
   }
 
-  /** mlockall(2): MCL_CURRENT wires everything now, MCL_FUTURE every later mapping. */
+  /**
+   * mlockall(2): MCL_CURRENT wires everything now, MCL_FUTURE every later mapping. ENOMEM past
+   * RLIMIT_MEMLOCK or the system's user-wired limit (KERN_RESOURCE_SHORTAGE); EAGAIN for any
+   * other wiring failure.
+   */
   mlockall(how: number): void {
     const sc = "mlockall";
     this._alivecheck(sc);
@@ -705,7 +721,12 @@ export class Process {
     if ((how & MCL_FUTURE) !== 0) this.map.modflags(MAP_WIREFUTURE, 0);
     if ((how & MCL_CURRENT) !== 0) {
       const rv = this.map.wire(this.map.min, this.map.max, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK);
-      if (rv !== KERN_SUCCESS) throw this._err(sc, "EAGAIN");
+      if (rv !== KERN_SUCCESS)
+        throw this._err(
+          sc,
+          rv === KERN_RESOURCE_SHORTAGE ? "ENOMEM" : "EAGAIN",
+          `vm_map_wire: ${rv}`,
+        );
     }
   }
 
@@ -723,7 +744,8 @@ export class Process {
    * shared in [addr, addr + len) back through their pagers (MS_SYNC and MS_ASYNC alike: the
    * write is synchronous here); MS_INVALIDATE also drops the cached clean pages so the next
    * access reads the file again. EINVAL for unknown flags, MS_ASYNC with MS_INVALIDATE, or a
-   * wrapping range; ENOMEM when the range has a hole; EBUSY to invalidate wired pages.
+   * wrapping range; ENOMEM when the start is unmapped or the range has a hole; EBUSY to
+   * invalidate user-wired pages. A zero-length range means the whole entry containing addr.
    */
   msync(addr: number, length: number, flags: number): void {
     const sc = "msync";
@@ -737,18 +759,21 @@ export class Process {
       (FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)
     )
       throw this._err(sc, "EINVAL", "MS_ASYNC with MS_INVALIDATE");
-    if (start === end) return;
-    const entries = this._entriesIn(start, end);
-    let at = start;
-    for (const e of entries) {
-      if (e.start > at) throw this._err(sc, "ENOMEM", "range has unmapped pages");
-      at = e.end;
-    }
-    if (entries.length === 0 || at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+    // vm_map_sync: the start must be mapped; start == end syncs the entry containing it; then
+    // one pass, entry by entry: user-wired memory under MS_INVALIDATE, then a following hole.
+    const r = this.map.lookupEntry(start);
+    if (!r.found) throw this._err(sc, "ENOMEM", "addr is not mapped");
+    let [s, t] = [start, end];
+    if (s === t) [s, t] = [r.entry!.start, r.entry!.end];
     const invalidate = (flags & FREEBSD_MS_INVALIDATE) !== 0;
-    if (invalidate && entries.some((e) => e.wiredCount > 0))
-      throw this._err(sc, "EBUSY", "MS_INVALIDATE on wired pages");
-    this._syncRange(entries, start, end, invalidate);
+    const entries = this._entriesIn(s, t);
+    for (const e of entries) {
+      if (invalidate && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+        throw this._err(sc, "EBUSY", "MS_INVALIDATE on wired pages");
+      if (t > e.end && (e.next === null || e.next.start !== e.end))
+        throw this._err(sc, "ENOMEM", "range has unmapped pages");
+    }
+    this._syncRange(entries, s, t, invalidate);
   }
 
   /** @internal The entries intersecting [start, end), in address order. */
@@ -779,15 +804,16 @@ export class Process {
   }
 
   /**
-   * mincore(2): one byte per page of [addr, addr + len): MINCORE_INCORE (1) when resident,
-   * plus REFERENCED (2) / MODIFIED (4) as this pmap saw them. ENOMEM if any page is unmapped.
+   * mincore(2), kern_mincore: one byte per page of [trunc_page(addr), round_page(addr + len)):
+   * MINCORE_INCORE (1) when resident, plus REFERENCED (2) / MODIFIED (4) as this pmap saw them.
+   * ENOMEM if the first page (even for len 0) or any later page is unmapped.
    */
   mincore(addr: number, length: number): Uint8Array {
     const sc = "mincore";
     this._alivecheck(sc);
     const [start, end] = this._round(sc, addr, length);
-    if (addr % this._ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
     const ps = this._ps;
+    if (!this.map.lookupEntry(start).found) throw this._err(sc, "ENOMEM", "addr is not mapped");
     const out = new Uint8Array((end - start) / ps);
     const mem = this.sys.mem;
     let i = 0;

@@ -56,7 +56,7 @@ import { LinuxTopDown, type PlacementStrategy } from "../map/placement.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { OBJ_ONEMAPPING, OBJ_SHM, VmObject } from "../object/VmObject.js";
 import { linux as L } from "./constants.js";
-import { Process, type ProcessOptions } from "./Process.js";
+import { Process, type ProcessOptions, type Rlimit } from "./Process.js";
 import type { VmSystem } from "./VmSystem.js";
 
 /** vm.max_map_count's default. */
@@ -103,8 +103,12 @@ const LEGACY_MAP_MASK =
   L.MAP_HUGETLB |
   L.MAP_32BIT |
   (0x3f << 26);
-/** What MAP_SHARED_VALIDATE accepts beyond the legacy flags. */
-const VALIDATE_MASK = LEGACY_MAP_MASK | L.MAP_SYNC | L.MAP_FIXED_NOREPLACE | L.MAP_SHARED_VALIDATE;
+/**
+ * What MAP_SHARED_VALIDATE accepts: LEGACY_MAP_MASK plus the file's mmap_supported_flags. No
+ * vnode here supports synchronous page faults (DAX), so MAP_SYNC is EOPNOTSUPP; so is
+ * MAP_FIXED_NOREPLACE, which the kernel's legacy mask lacks too.
+ */
+const VALIDATE_MASK = LEGACY_MAP_MASK;
 
 /** Options of a Linux process (sys.createProcess()). */
 export interface LinuxProcessOptions extends ProcessOptions {
@@ -181,8 +185,9 @@ export class LinuxProcess extends Process {
     this.#brk = addr;
   }
 
+  /** TASK_SIZE: x86-64 keeps the last page below 2^47 out of user space. */
   get #taskSize(): number {
-    return this.map.max;
+    return this.map.max - this._ps;
   }
 
   // ------------------------------------------------------------------ mmap
@@ -245,6 +250,12 @@ export class LinuxProcess extends Process {
     }
     if ((flags & L.MAP_FIXED_NOREPLACE) !== 0 && this.#overlaps(at, at + size))
       throw this._err(sc, "EEXIST", "MAP_FIXED_NOREPLACE over a mapping");
+    // can_do_mlock for MAP_LOCKED, then mlock_future_ok with VM_LOCKED from the flags or from
+    // mm->def_flags (mlockall(MCL_FUTURE)); both before the file checks, as in do_mmap.
+    if ((flags & L.MAP_LOCKED) !== 0 && !this.#canDoMlock())
+      throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
+    if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
+      this.#mlockFutureOk(sc, size);
     // vm_flags: VM_MAY* all set; a shared mapping of a file not open for writing loses MAYWRITE.
     let maxprot: VmProt = VM_PROT_ALL;
     if (file !== undefined) {
@@ -260,7 +271,6 @@ export class LinuxProcess extends Process {
     } else if (type === L.MAP_SHARED) {
       if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "shared MAP_GROWSDOWN");
     } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
-    if ((flags & L.MAP_LOCKED) !== 0) this.#mlockFutureOk(sc, size);
     // mmap_region: address-space and data limits, counting what a fixed mapping replaces.
     const replaced = (flags & L.MAP_FIXED) !== 0 ? this.#mappedBytes(at, at + size) : 0;
     if (this.map.size - replaced + size > this._limits.vmem)
@@ -359,12 +369,16 @@ export class LinuxProcess extends Process {
     if (data + add > lim) throw this._err(sc, "ENOMEM", "RLIMIT_DATA");
   }
 
-  /** mlock_future_ok: EPERM without any lock allowance, EAGAIN past RLIMIT_MEMLOCK. */
+  /** can_do_mlock: a memory-lock allowance, or CAP_IPC_LOCK. */
+  #canDoMlock(): boolean {
+    return this.privileged || this._rlimits[this._rl.memlock].soft !== 0;
+  }
+
+  /** mlock_future_ok for a range that will be locked: EAGAIN past RLIMIT_MEMLOCK. */
   #mlockFutureOk(sc: string, add: number): void {
     if (this.privileged) return;
-    const lim = this._limits.memlock;
-    if (lim === 0) throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
-    if (this.pmap.wired * this._ps + add > lim) throw this._err(sc, "EAGAIN", "RLIMIT_MEMLOCK");
+    if (this.pmap.wired * this._ps + add > this._limits.memlock)
+      throw this._err(sc, "EAGAIN", "RLIMIT_MEMLOCK");
   }
 
   /** MAP_POPULATE / MADV_POPULATE_*: fault every page in (write faults for writable ones). */
@@ -496,6 +510,10 @@ export class LinuxProcess extends Process {
     const end = addr + size;
     if (!Number.isSafeInteger(end)) throw this._err(sc, "EINVAL", "range wraps");
     if (size === 0) return;
+    if (advice === L.MADV_POPULATE_READ || advice === L.MADV_POPULATE_WRITE) {
+      this.#populateAdvice(sc, addr, end, advice === L.MADV_POPULATE_WRITE);
+      return;
+    }
     // Per-vma validity is checked for the whole range first, so that a refused advice
     // changes nothing (Linux checks per vma while walking; the refusals below concern the
     // kind of mapping, which every caller knows before calling).
@@ -511,7 +529,7 @@ export class LinuxProcess extends Process {
     for (const e of entries) {
       const s = Math.max(addr, e.start);
       const t = Math.min(end, e.end);
-      this.#advise(sc, e, s, t, advice);
+      this.#advise(e, s, t, advice);
     }
     if (hole) throw this._err(sc, "ENOMEM", "range has unmapped pages");
   }
@@ -536,7 +554,7 @@ export class LinuxProcess extends Process {
     }
   }
 
-  #advise(sc: string, e: VmMapEntry, s: number, t: number, advice: number): void {
+  #advise(e: VmMapEntry, s: number, t: number, advice: number): void {
     const shared = this.#isShared(e);
     switch (advice) {
       case L.MADV_DONTFORK:
@@ -582,19 +600,32 @@ export class LinuxProcess extends Process {
         }
         return;
       }
-      case L.MADV_POPULATE_READ:
-      case L.MADV_POPULATE_WRITE: {
-        const access = advice === L.MADV_POPULATE_WRITE ? VM_PROT_WRITE : VM_PROT_READ;
-        if ((e.protection & access) === 0) throw this._err(sc, "EFAULT", "no access");
-        for (let va = s; va < t; va += this._ps)
-          if (!this._prefault(va, access)) throw this._err(sc, "EFAULT", "fault failed");
-        return;
-      }
       default:
         // NORMAL, RANDOM, SEQUENTIAL, MERGEABLE, UNMERGEABLE, HUGEPAGE, NOHUGEPAGE, DONTDUMP,
         // DODUMP: hints with no effect on what the process sees.
         return;
     }
+  }
+
+  /**
+   * madvise_populate (faultin_page_range with FOLL_MADV_POPULATE): faults [start, end) in page
+   * by page, in address order, and stops at the first problem, keeping what it populated: a
+   * hole is ENOMEM, a vma without the access asked for is EINVAL (check_vma_flags), a fault
+   * that would raise SIGSEGV or SIGBUS on a permitted access is EFAULT.
+   */
+  #populateAdvice(sc: string, start: number, end: number, write: boolean): void {
+    const access = write ? VM_PROT_WRITE : VM_PROT_READ;
+    let at = start;
+    for (const e of [...this.#entriesIn(start, end)]) {
+      if (e.start > at) break;
+      if ((e.protection & access) === 0)
+        throw this._err(sc, "EINVAL", "the mapping does not permit the access");
+      const t = Math.min(end, e.end);
+      for (let va = at; va < t; va += this._ps)
+        if (!this._prefault(va, access)) throw this._err(sc, "EFAULT", "fault failed");
+      at = t;
+    }
+    if (at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
   }
 
   /**
@@ -815,7 +846,9 @@ export class LinuxProcess extends Process {
   /**
    * move_vma: maps the objects of [src, src + len) at dst with the same attributes, grows the
    * new mapping to newLen, then unmaps the source (or, with DONTUNMAP, leaves it mapped and
-   * empty). Wired (mlocked) ranges stay wired at their new place.
+   * empty). Wired (mlocked) ranges stay wired at their new place. With len 0 (old_size 0 of a
+   * shared mapping, checked by the caller) copy_vma makes a second mapping of newLen bytes of
+   * the same memory, from src's offset on, and nothing is unmapped.
    */
   #move(sc: string, src: number, len: number, newLen: number, dst: number, keep: boolean): number {
     const parts: {
@@ -830,9 +863,11 @@ export class LinuxProcess extends Process {
       wired: boolean;
       shared: boolean;
     }[] = [];
-    for (const e of this.#entriesIn(src, src + len)) {
+    const dup = len === 0;
+    const span = dup ? newLen : len;
+    for (const e of dup ? [this.map.lookupEntry(src).entry!] : this.#entriesIn(src, src + len)) {
       const from = Math.max(src, e.start);
-      const to = Math.min(src + len, e.end);
+      const to = dup ? src + newLen : Math.min(src + len, e.end);
       parts.push({
         from,
         to,
@@ -882,8 +917,8 @@ export class LinuxProcess extends Process {
         );
         kassertOk(rv);
       }
-    } else this.map.remove(src, src + len);
-    if (newLen > len && last !== null) this.#extend(last, dst + newLen);
+    } else if (!dup) this.map.remove(src, src + len);
+    if (newLen > span && last !== null) this.#extend(last, dst + newLen);
     for (const p of wired) {
       const at = dst + (p.from - src);
       this.map.wire(at, at + (p.to - p.from), VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
@@ -957,8 +992,9 @@ export class LinuxProcess extends Process {
 
   /**
    * msync(2), Linux: EINVAL for unknown flags, an unaligned start or MS_ASYNC with MS_SYNC;
-   * ENOMEM for a hole (MS_SYNC stops at it; otherwise the mapped parts are synced first);
-   * EBUSY for MS_INVALIDATE on locked memory. Shared file pages are written back.
+   * ENOMEM for a hole, reported after the walk: plain MS_ASYNC stops at the first hole, any
+   * other flags go on past it and sync the mappings after it (mm/msync.c); EBUSY for
+   * MS_INVALIDATE on locked memory. Shared file pages are written back.
    */
   override msync(addr: number, length: number, flags: number): void {
     const sc = "msync";
@@ -981,7 +1017,7 @@ export class LinuxProcess extends Process {
     const done: VmMapEntry[] = [];
     for (const e of entries) {
       if (e.start > at) {
-        if (flags === L.MS_SYNC) break;
+        if (flags === L.MS_ASYNC) break;
         hole = true;
       }
       if ((flags & L.MS_INVALIDATE) !== 0 && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
@@ -993,6 +1029,36 @@ export class LinuxProcess extends Process {
     }
     this._syncRange(done, addr, end, false);
     if (hole || at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
+  }
+
+  /**
+   * mlock(2), Linux do_mlock: EPERM without a memory-lock allowance (RLIMIT_MEMLOCK 0 and
+   * unprivileged) before anything else; ENOMEM past RLIMIT_MEMLOCK, where pages of the range
+   * that are locked already do not count twice (count_mm_mlocked_page_nr); ENOMEM for a hole.
+   */
+  override mlock(addr: number, length: number): void {
+    const sc = "mlock";
+    this._alivecheck(sc);
+    this._num(sc, addr, "start");
+    this._num(sc, length, "len");
+    if (!this.#canDoMlock()) throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
+    const [start, end] = this._round(sc, addr, length);
+    const ps = this._ps;
+    let locked = (end - start) / ps + this.pmap.wired;
+    if (locked * ps > this._limits.memlock)
+      for (const e of this.#entriesIn(start, end))
+        if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+          locked -= (Math.min(end, e.end) - Math.max(start, e.start)) / ps;
+    if (locked * ps > this._limits.memlock) throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
+    const rv = this.map.wire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${rv}`);
+  }
+
+  /** setrlimit(2), Linux do_prlimit: a soft limit above the hard one is EINVAL. */
+  override setrlimit(resource: number, lim: Rlimit): void {
+    this._alivecheck("setrlimit");
+    if (lim.soft > lim.hard) throw this._err("setrlimit", "EINVAL", "soft limit above hard limit");
+    super.setrlimit(resource, lim);
   }
 
   /** minherit(2) is FreeBSD's: Linux has madvise(MADV_DONTFORK) instead (ENOSYS). */
@@ -1016,8 +1082,17 @@ export class LinuxProcess extends Process {
     super.mlockall(how & (L.MCL_CURRENT | L.MCL_FUTURE));
   }
 
-  /** mincore(2), Linux: only bit 0 (resident) of each byte is defined. */
+  /**
+   * mincore(2), Linux: EINVAL for an unaligned start, an empty vector for len 0 (mapped or
+   * not), ENOMEM for an unmapped page; only bit 0 (resident) of each byte is defined.
+   */
   override mincore(addr: number, length: number): Uint8Array {
+    const sc = "mincore";
+    this._alivecheck(sc);
+    this._num(sc, addr, "start");
+    this._num(sc, length, "len");
+    if (addr % this._ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
+    if (length === 0) return new Uint8Array(0);
     const v = super.mincore(addr, length);
     for (let i = 0; i < v.length; i++) v[i] &= 1;
     return v;

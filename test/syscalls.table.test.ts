@@ -1,0 +1,1705 @@
+/**
+ * docs/syscalls.md, row by row: one `it` per row id of the system-call table, named by that
+ * id, calling the library and asserting the errno (VmError.code, and VmError.errno against the
+ * numbers of that personality's kernel headers, written out here independently of
+ * src/base/errno.ts) or the outcome. A last test reads docs/syscalls.md and checks that every
+ * row id there has a test here and every test here has a row there, so the two cannot drift.
+ *
+ * A row whose library behaviour disagrees with the kernel is written (in the doc and here) as
+ * the kernel behaves; its test fails until the library is fixed. The doc's "Known differences"
+ * section names those rows.
+ */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import {
+  freebsd as F,
+  linux as L,
+  type LinuxProcess,
+  MAP_ALIGNED,
+  type MapInfo,
+  MemoryFile,
+  PROT_MAX,
+  type Process,
+  VmError,
+  VmSystem,
+  type VmSystemOptions,
+} from "../src/index.js";
+
+const P = 4096;
+const KB = 1024;
+const MB = 1024 * KB;
+const GB = 1024 * MB;
+
+/** FreeBSD sys/sys/errno.h. */
+const FREEBSD_NUMBERS: Record<string, number> = {
+  EPERM: 1,
+  ESRCH: 3,
+  EIO: 5,
+  EBADF: 9,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  EAGAIN: 35,
+  ENOTSUP: 45,
+  EOPNOTSUPP: 45,
+  ENOSYS: 78,
+};
+/** Linux include/uapi/asm-generic/errno-base.h and errno.h. */
+const LINUX_NUMBERS: Record<string, number> = {
+  EPERM: 1,
+  ESRCH: 3,
+  EIO: 5,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSYS: 38,
+  ENOTSUP: 95,
+  EOPNOTSUPP: 95,
+};
+
+// ---------------------------------------------------------------------- helpers
+
+const registered = new Set<string>();
+
+/** One row of docs/syscalls.md: a test named by the row id. */
+function row(id: string, fn: () => void): void {
+  if (registered.has(id)) throw new Error(`duplicate row id ${id}`);
+  registered.add(id);
+  it(id, fn);
+}
+
+function freebsdProc(opts: VmSystemOptions = {}, privileged = false): Process {
+  const sys = new VmSystem({ physicalMemory: 64 * MB, ...opts, personality: "freebsd" });
+  return sys.createProcess({ privileged });
+}
+
+function linuxProc(opts: VmSystemOptions = {}, privileged = false): LinuxProcess {
+  const sys = new VmSystem({ physicalMemory: 64 * MB, ...opts, personality: "linux" });
+  return sys.createProcess({ privileged }) as LinuxProcess;
+}
+
+/** Runs fn, expecting a VmError of `syscall` with `code` and that personality's number. */
+function fails(p: Process, syscall: string, code: string, fn: () => unknown): VmError {
+  let err: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `${syscall} should fail with ${code}`).toBeInstanceOf(VmError);
+  const v = err as VmError;
+  expect(v.code).toBe(code);
+  const numbers = p.sys.personality === "linux" ? LINUX_NUMBERS : FREEBSD_NUMBERS;
+  expect(v.errno).toBe(numbers[code]);
+  expect(v.syscall).toBe(syscall);
+  return v;
+}
+
+/** The map entry containing va, if any. */
+function at(p: Process, va: number): MapInfo | undefined {
+  return p.maps().find((m) => m.start <= va && va < m.end);
+}
+
+function snapshot(p: Process): string {
+  return JSON.stringify(p.maps());
+}
+
+function file(p: Process, mode: "r" | "w" | "rw", size = 4 * P): number {
+  return p.fds.open(new MemoryFile(size), mode);
+}
+
+const FRW = F.PROT_READ | F.PROT_WRITE;
+const FANON = F.MAP_ANON | F.MAP_PRIVATE;
+const LRW = L.PROT_READ | L.PROT_WRITE;
+const LANON = L.MAP_ANONYMOUS | L.MAP_PRIVATE;
+/** A FreeBSD address well inside the map, above any default placement. */
+const FB_FIXED = 0x1000_0000;
+/** A Linux address above vm.mmap_min_addr. */
+const LX_FIXED = 0x1000_0000;
+
+// ---------------------------------------------------------------------- mmap
+
+describe("mmap", () => {
+  row("mmap-both-einval-not-safe-integer", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const anon = p.sys.personality === "linux" ? LANON : FANON;
+      fails(p, "mmap", "EINVAL", () => p.mmap(0, Number.NaN, 3, anon));
+      fails(p, "mmap", "EINVAL", () => p.mmap(0, -P, 3, anon));
+      fails(p, "mmap", "EINVAL", () => p.mmap(0.5, P, 3, anon));
+      fails(p, "mmap", "EINVAL", () => p.mmap(2 ** 53, P, 3, anon));
+    }
+  });
+
+  // FreeBSD, in kern_mmap's order.
+  row("mmap-freebsd-einval-prot-bits", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, 0x8, FANON));
+  });
+  row("mmap-freebsd-enotsup-prot-max", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "ENOTSUP", () => p.mmap(0, P, PROT_MAX(F.PROT_READ) | FRW, FANON));
+  });
+  row("mmap-freebsd-prot-max-sets-maxprot", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, P, PROT_MAX(F.PROT_READ) | F.PROT_READ, FANON);
+    expect(at(p, a)?.maxProt).toBe(F.PROT_READ);
+    const b = p.mmap(0, P, F.PROT_READ, FANON);
+    expect(at(p, b)?.maxProt).toBe(F.PROT_READ | F.PROT_WRITE | F.PROT_EXEC);
+  });
+  row("mmap-freebsd-einval-len-zero", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, 0, FRW, FANON));
+  });
+  row("mmap-freebsd-einval-anon-fd", () => {
+    const p = freebsdProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON, fd, 0));
+  });
+  row("mmap-freebsd-einval-anon-pos", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON, -1, P));
+  });
+  row("mmap-freebsd-einval-stack-fd", () => {
+    const p = freebsdProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, 64 * KB, FRW, F.MAP_STACK, fd, 0));
+  });
+  row("mmap-freebsd-einval-stack-prot", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, 64 * KB, F.PROT_READ, F.MAP_STACK));
+  });
+  row("mmap-freebsd-einval-unknown-flag", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | 0x0100));
+  });
+  row("mmap-freebsd-reserved-bits-ignored", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, P, FRW, FANON | F.MAP_RESERVED0020 | F.MAP_RESERVED0040);
+    expect(at(p, a)?.prot).toBe(FRW);
+  });
+  row("mmap-freebsd-einval-excl-without-fixed", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | F.MAP_EXCL));
+  });
+  row("mmap-freebsd-einval-shared-and-private", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | F.MAP_SHARED));
+  });
+  row("mmap-freebsd-einval-guard-prot", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, F.PROT_READ, F.MAP_GUARD));
+  });
+  row("mmap-freebsd-einval-guard-flags", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, F.PROT_NONE, F.MAP_GUARD | F.MAP_PRIVATE));
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, F.PROT_NONE, F.MAP_GUARD | F.MAP_ANON));
+  });
+  row("mmap-freebsd-guard", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, 2 * P, F.PROT_NONE, F.MAP_GUARD);
+    const e = at(p, a);
+    expect(e?.kind).toBe("guard");
+    expect(e?.prot).toBe(0);
+    expect(e?.maxProt).toBe(0);
+  });
+  row("mmap-freebsd-einval-aligned-below-page", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | MAP_ALIGNED(11)));
+  });
+  row("mmap-freebsd-einval-aligned-64", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | MAP_ALIGNED(64)));
+  });
+  row("mmap-freebsd-aligned", () => {
+    const p = freebsdProc();
+    p.mmap(0, P, FRW, FANON);
+    const a = p.mmap(0, P, FRW, FANON | MAP_ALIGNED(21));
+    expect(a % (2 * MB)).toBe(0);
+    const b = p.mmap(0, P, FRW, FANON | MAP_ALIGNED(12));
+    expect(b % P).toBe(0);
+  });
+  row("mmap-freebsd-einval-fixed-unaligned", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(FB_FIXED + 0x800, P, FRW, FANON | F.MAP_FIXED));
+  });
+  row("mmap-freebsd-fixed-same-page-offset", () => {
+    const p = freebsdProc();
+    const fd = file(p, "rw");
+    const r = p.mmap(FB_FIXED + 0x100, 100, F.PROT_READ, F.MAP_PRIVATE | F.MAP_FIXED, fd, 0x100);
+    expect(r).toBe(FB_FIXED + 0x100);
+    expect(at(p, FB_FIXED)?.start).toBe(FB_FIXED);
+  });
+  row("mmap-freebsd-page-offset-returned", () => {
+    const p = freebsdProc();
+    const fd = file(p, "rw");
+    const r = p.mmap(0, 100, F.PROT_READ, F.MAP_PRIVATE, fd, P + 0x100);
+    expect(r % P).toBe(0x100);
+    expect(at(p, r)?.offset).toBe(P);
+  });
+  row("mmap-freebsd-einval-fixed-out-of-range", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, FANON | F.MAP_FIXED));
+    fails(p, "mmap", "EINVAL", () => p.mmap(2 ** 47, P, FRW, FANON | F.MAP_FIXED));
+    fails(p, "mmap", "EINVAL", () => p.mmap(2 ** 47 - P, 2 * P, FRW, FANON | F.MAP_FIXED));
+  });
+  row("mmap-freebsd-einval-fixed-huge-len", () => {
+    // kern_mmap: size = round_page(len) does not wrap for 2^50, so the ENOMEM overflow check
+    // passes; MAP_FIXED then fails vm_map_range_valid → EINVAL.
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(FB_FIXED, 2 ** 50, FRW, FANON | F.MAP_FIXED));
+  });
+  row("mmap-freebsd-einval-fixed-32bit-above-2g", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () =>
+      p.mmap(2 ** 31 - P, 2 * P, FRW, FANON | F.MAP_FIXED | F.MAP_32BIT),
+    );
+  });
+  row("mmap-freebsd-32bit-below-2g", () => {
+    const p = freebsdProc();
+    const a = p.mmap(2 ** 40, 4 * P, FRW, FANON | F.MAP_32BIT);
+    expect(a + 4 * P).toBeLessThanOrEqual(2 ** 31);
+  });
+  row("mmap-freebsd-hint-moved-above-heap", () => {
+    const p = freebsdProc();
+    // daddr 0 and the default RLIMIT_DATA maximum (32 GiB): hint-less mappings start there.
+    const a = p.mmap(0, P, FRW, FANON);
+    expect(a).toBeGreaterThanOrEqual(32 * GB);
+    const b = p.mmap(GB, P, FRW, FANON); // a hint inside [taddr, daddr + maxdsiz) moves too
+    expect(b).toBeGreaterThanOrEqual(32 * GB);
+  });
+  row("mmap-freebsd-enomem-no-space", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 ** 47 - 16 * GB, FRW, FANON));
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 ** 48, FRW, FANON));
+  });
+  row("mmap-freebsd-enomem-rlimit-as", () => {
+    const p = freebsdProc();
+    p.setrlimit(F.RLIMIT_AS, { soft: MB, hard: MB });
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 * MB, FRW, FANON));
+    expect(p.maps()).toHaveLength(0);
+  });
+  row("mmap-freebsd-enomem-mcl-future-memlock", () => {
+    const p = freebsdProc();
+    p.mlockall(F.MCL_FUTURE);
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 128 * KB, FRW, FANON));
+  });
+  row("mmap-freebsd-mcl-future-wires", () => {
+    const p = freebsdProc();
+    p.mlockall(F.MCL_FUTURE);
+    const a = p.mmap(0, 2 * P, FRW, FANON);
+    expect(at(p, a)?.wired).toBeGreaterThan(0);
+  });
+  row("mmap-freebsd-enomem-fixed-excl-occupied", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mmap", "ENOMEM", () =>
+      p.mmap(FB_FIXED + P, 2 * P, FRW, FANON | F.MAP_FIXED | F.MAP_EXCL),
+    );
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mmap-freebsd-fixed-replaces", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 7);
+    expect(p.mmap(FB_FIXED, P, F.PROT_READ, FANON | F.MAP_FIXED)).toBe(FB_FIXED);
+    expect(p.read8(FB_FIXED)).toBe(0);
+    expect(at(p, FB_FIXED)?.prot).toBe(F.PROT_READ);
+  });
+  row("mmap-freebsd-ebadf", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EBADF", () => p.mmap(0, P, F.PROT_READ, F.MAP_PRIVATE, 42, 0));
+  });
+  row("mmap-freebsd-einval-file-no-type", () => {
+    // kern_mmap: a file mapping with neither MAP_SHARED nor MAP_PRIVATE is EINVAL for
+    // binaries newer than P_OSREL_MAP_FSTRICT (every FreeBSD 11+ binary).
+    const p = freebsdProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, F.PROT_READ, 0, fd, 0));
+  });
+  row("mmap-freebsd-eacces-read-on-write-only-fd", () => {
+    const p = freebsdProc();
+    const fd = file(p, "w");
+    fails(p, "mmap", "EACCES", () => p.mmap(0, P, F.PROT_READ, F.MAP_SHARED, fd, 0));
+  });
+  row("mmap-freebsd-eacces-shared-write-read-only-fd", () => {
+    const p = freebsdProc();
+    const fd = file(p, "r");
+    fails(p, "mmap", "EACCES", () => p.mmap(0, P, FRW, F.MAP_SHARED, fd, 0));
+  });
+  row("mmap-freebsd-private-write-read-only-fd", () => {
+    const p = freebsdProc();
+    const fd = file(p, "r");
+    const a = p.mmap(0, P, FRW, F.MAP_PRIVATE, fd, 0);
+    expect(at(p, a)?.cow).toBe(true);
+    p.write8(a, 1);
+    expect(p.read8(a)).toBe(1);
+  });
+  row("mmap-freebsd-shared-read-only-fd-maxprot", () => {
+    const p = freebsdProc();
+    const fd = file(p, "r");
+    const a = p.mmap(0, P, F.PROT_READ, F.MAP_SHARED, fd, 0);
+    expect((at(p, a)?.maxProt ?? 0) & F.PROT_WRITE).toBe(0);
+  });
+  row("mmap-freebsd-stack", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, 256 * KB, FRW, F.MAP_STACK);
+    const top = a + 256 * KB;
+    const stack = at(p, top - 1);
+    expect(stack?.start).toBe(top - 128 * KB); // sgrowsiz
+    expect(stack?.prot).toBe(FRW);
+    expect(at(p, a)?.prot).toBe(0); // the reserved rest is a guard gap
+  });
+  row("mmap-freebsd-einval-stack-too-small", () => {
+    const p = freebsdProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, F.MAP_STACK));
+  });
+
+  // Linux, in sys_mmap / ksys_mmap_pgoff / do_mmap order.
+  row("mmap-linux-einval-offset-unaligned", () => {
+    const p = linuxProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, L.PROT_READ, L.MAP_PRIVATE, fd, 0x100));
+  });
+  row("mmap-linux-einval-unknown-prot", () => {
+    // Deliberate difference (linux.ts prologue): Linux ignores unknown prot bits.
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW | 0x10, LANON));
+  });
+  row("mmap-linux-einval-unknown-flags", () => {
+    // Deliberate difference (linux.ts prologue): Linux ignores unknown flag bits.
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, LANON | 0x200));
+  });
+  row("mmap-linux-ebadf", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EBADF", () => p.mmap(0, P, L.PROT_READ, L.MAP_PRIVATE, 42, 0));
+  });
+  row("mmap-linux-enomem-hugetlb-anon", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 * MB, LRW, LANON | L.MAP_HUGETLB));
+  });
+  row("mmap-linux-einval-hugetlb-file", () => {
+    const p = linuxProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, L.MAP_PRIVATE | L.MAP_HUGETLB, fd, 0));
+  });
+  row("mmap-linux-einval-len-zero", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, 0, LRW, LANON));
+  });
+  row("mmap-linux-enomem-len-too-big", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 ** 48, LRW, LANON));
+  });
+  row("mmap-linux-enomem-max-map-count", () => {
+    const p = linuxProc();
+    p.mmap(0, P, LRW, LANON);
+    p.mmap(0, P, L.PROT_READ, LANON);
+    p.maxMapCount = 1;
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, P, L.PROT_EXEC, LANON));
+  });
+  row("mmap-linux-enomem-fixed-beyond-task-size", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(2 ** 47, P, LRW, LANON | L.MAP_FIXED));
+    fails(p, "mmap", "ENOMEM", () => p.mmap(2 ** 47 - P, 2 * P, LRW, LANON | L.MAP_FIXED));
+  });
+  row("mmap-linux-enomem-fixed-last-page", () => {
+    // x86-64 TASK_SIZE is 2^47 - PAGE_SIZE: the last page below 2^47 is not user space, so
+    // __get_unmapped_area's addr > TASK_SIZE - len check refuses it.
+    const p = linuxProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(2 ** 47 - P, P, LRW, LANON | L.MAP_FIXED));
+  });
+  row("mmap-linux-einval-fixed-unaligned", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(LX_FIXED + 0x800, P, LRW, LANON | L.MAP_FIXED));
+  });
+  row("mmap-linux-eperm-below-mmap-min-addr", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EPERM", () => p.mmap(0x1000, P, LRW, LANON | L.MAP_FIXED));
+  });
+  row("mmap-linux-privileged-below-mmap-min-addr", () => {
+    const p = linuxProc({}, true);
+    expect(p.mmap(0x1000, P, LRW, LANON | L.MAP_FIXED)).toBe(0x1000);
+  });
+  row("mmap-linux-enomem-no-space", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 ** 47 - P, LRW, LANON));
+  });
+  row("mmap-linux-top-down", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, LRW, LANON);
+    const b = p.mmap(0, P, L.PROT_READ, LANON);
+    expect(a + P).toBeLessThanOrEqual(p.mmapBase);
+    expect(b).toBe(a - P);
+  });
+  row("mmap-linux-eexist-fixed-noreplace", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mmap", "EEXIST", () =>
+      p.mmap(LX_FIXED + P, 2 * P, L.PROT_READ, LANON | L.MAP_FIXED_NOREPLACE),
+    );
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mmap-linux-fixed-noreplace-free", () => {
+    const p = linuxProc();
+    expect(p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED_NOREPLACE)).toBe(LX_FIXED);
+  });
+  row("mmap-linux-fixed-replaces", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 7);
+    expect(p.mmap(LX_FIXED, P, L.PROT_READ, LANON | L.MAP_FIXED)).toBe(LX_FIXED);
+    expect(p.read8(LX_FIXED)).toBe(0);
+  });
+  row("mmap-linux-eacces-shared-write-read-only-fd", () => {
+    const p = linuxProc();
+    const fd = file(p, "r");
+    fails(p, "mmap", "EACCES", () => p.mmap(0, P, LRW, L.MAP_SHARED, fd, 0));
+  });
+  row("mmap-linux-eacces-write-only-fd", () => {
+    const p = linuxProc();
+    const fd = file(p, "w");
+    fails(p, "mmap", "EACCES", () => p.mmap(0, P, L.PROT_WRITE, L.MAP_SHARED, fd, 0));
+    fails(p, "mmap", "EACCES", () => p.mmap(0, P, L.PROT_READ, L.MAP_PRIVATE, fd, 0));
+  });
+  row("mmap-linux-shared-read-only-fd-maxprot", () => {
+    const p = linuxProc();
+    const fd = file(p, "r");
+    const a = p.mmap(0, P, L.PROT_READ, L.MAP_SHARED, fd, 0);
+    expect((at(p, a)?.maxProt ?? 0) & L.PROT_WRITE).toBe(0);
+  });
+  row("mmap-linux-einval-file-no-type", () => {
+    const p = linuxProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, L.PROT_READ, 0, fd, 0));
+  });
+  row("mmap-linux-einval-anon-no-type", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, L.MAP_ANONYMOUS));
+  });
+  row("mmap-linux-einval-anon-shared-validate", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, L.MAP_SHARED_VALIDATE | L.MAP_ANONYMOUS));
+  });
+  row("mmap-linux-einval-growsdown-file", () => {
+    const p = linuxProc();
+    const fd = file(p, "rw");
+    fails(p, "mmap", "EINVAL", () =>
+      p.mmap(0, P, L.PROT_READ, L.MAP_PRIVATE | L.MAP_GROWSDOWN, fd, 0),
+    );
+  });
+  row("mmap-linux-einval-growsdown-shared-anon", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EINVAL", () =>
+      p.mmap(0, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_GROWSDOWN),
+    );
+  });
+  row("mmap-linux-growsdown", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, 4 * P, LRW, LANON | L.MAP_GROWSDOWN);
+    expect(at(p, a)?.kind).toBe("stack");
+    expect(p.formatMaps("linux")).toContain("[stack]");
+  });
+  row("mmap-linux-eperm-locked-memlock-zero", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 0, hard: 0 });
+    fails(p, "mmap", "EPERM", () => p.mmap(0, P, LRW, LANON | L.MAP_LOCKED));
+  });
+  row("mmap-linux-eagain-locked-over-limit", () => {
+    const p = linuxProc();
+    fails(p, "mmap", "EAGAIN", () => p.mmap(0, 16 * MB, LRW, LANON | L.MAP_LOCKED));
+  });
+  row("mmap-linux-locked-wires", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, 2 * P, LRW, LANON | L.MAP_LOCKED);
+    expect(at(p, a)?.wired).toBeGreaterThan(0);
+    expect(at(p, a)?.resident).toBe(2);
+  });
+  row("mmap-linux-eagain-mcl-future-over-limit", () => {
+    // do_mmap: mlock_future_ok() sees VM_LOCKED from mm->def_flags (mlockall MCL_FUTURE) as
+    // well as from MAP_LOCKED, so a mapping past RLIMIT_MEMLOCK is EAGAIN either way.
+    const p = linuxProc();
+    p.mlockall(L.MCL_FUTURE);
+    fails(p, "mmap", "EAGAIN", () => p.mmap(0, 16 * MB, LRW, LANON));
+  });
+  row("mmap-linux-enomem-rlimit-as", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_AS, { soft: MB, hard: MB });
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 * MB, LRW, LANON));
+  });
+  row("mmap-linux-enomem-rlimit-data", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_DATA, { soft: MB, hard: MB });
+    fails(p, "mmap", "ENOMEM", () => p.mmap(0, 2 * MB, LRW, LANON));
+    // Read-only and shared mappings are not data.
+    p.mmap(0, 2 * MB, L.PROT_READ, LANON);
+    p.mmap(0, 2 * MB, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  });
+  row("mmap-linux-populate", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, 3 * P, LRW, LANON | L.MAP_POPULATE);
+    expect(at(p, a)?.resident).toBe(3);
+  });
+});
+
+// ---------------------------------------------------------------------- munmap
+
+describe("munmap", () => {
+  row("munmap-both-einval-not-safe-integer", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      fails(p, "munmap", "EINVAL", () => p.munmap(Number.NaN, P));
+      fails(p, "munmap", "EINVAL", () => p.munmap(LX_FIXED, -P));
+    }
+  });
+  row("munmap-freebsd-einval-len-zero", () => {
+    const p = freebsdProc();
+    fails(p, "munmap", "EINVAL", () => p.munmap(FB_FIXED, 0));
+  });
+  row("munmap-freebsd-einval-out-of-range", () => {
+    const p = freebsdProc();
+    fails(p, "munmap", "EINVAL", () => p.munmap(0, P));
+    fails(p, "munmap", "EINVAL", () => p.munmap(2 ** 47 - P, 2 * P));
+  });
+  row("munmap-freebsd-hole-ok", () => {
+    const p = freebsdProc();
+    p.munmap(FB_FIXED, 16 * P);
+  });
+  row("munmap-freebsd-unaligned-rounds", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 3 * P, FRW, FANON | F.MAP_FIXED);
+    p.munmap(FB_FIXED + P + 100, 10);
+    expect(at(p, FB_FIXED + P)).toBeUndefined();
+    expect(at(p, FB_FIXED)).toBeDefined();
+    expect(at(p, FB_FIXED + 2 * P)).toBeDefined();
+  });
+  row("munmap-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "munmap", "EINVAL", () => p.munmap(LX_FIXED + 100, P));
+  });
+  row("munmap-linux-einval-len-zero", () => {
+    const p = linuxProc();
+    fails(p, "munmap", "EINVAL", () => p.munmap(LX_FIXED, 0));
+  });
+  row("munmap-linux-einval-beyond-task-size", () => {
+    const p = linuxProc();
+    fails(p, "munmap", "EINVAL", () => p.munmap(2 ** 47 + P, P));
+    fails(p, "munmap", "EINVAL", () => p.munmap(2 ** 47 - P, 2 * P));
+  });
+  row("munmap-linux-hole-ok", () => {
+    const p = linuxProc();
+    p.munmap(0, 16 * P); // below mmap_min_addr too: nothing mapped there, nothing to do
+    p.munmap(LX_FIXED, 16 * P);
+  });
+  row("munmap-linux-enomem-max-map-count-split", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 3 * P, LRW, LANON | L.MAP_FIXED);
+    p.maxMapCount = p.map.nentries;
+    const before = snapshot(p);
+    fails(p, "munmap", "ENOMEM", () => p.munmap(LX_FIXED + P, P));
+    expect(snapshot(p)).toBe(before);
+    p.munmap(LX_FIXED, P); // trimming an end needs no new vma
+  });
+});
+
+// ---------------------------------------------------------------------- mprotect
+
+describe("mprotect", () => {
+  row("mprotect-freebsd-einval-prot-bits", () => {
+    const p = freebsdProc();
+    fails(p, "mprotect", "EINVAL", () => p.mprotect(FB_FIXED, P, 0x8));
+  });
+  row("mprotect-freebsd-enotsup-prot-max", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "mprotect", "ENOTSUP", () => p.mprotect(FB_FIXED, P, PROT_MAX(F.PROT_READ) | FRW));
+  });
+  row("mprotect-freebsd-eacces-nothing-changed", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, F.PROT_READ, FANON | F.MAP_FIXED);
+    p.mmap(FB_FIXED + P, P, PROT_MAX(F.PROT_READ) | F.PROT_READ, FANON | F.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mprotect", "EACCES", () => p.mprotect(FB_FIXED, 2 * P, FRW));
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mprotect-freebsd-holes-skipped", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, F.PROT_READ, FANON | F.MAP_FIXED);
+    p.mmap(FB_FIXED + 2 * P, P, F.PROT_READ, FANON | F.MAP_FIXED);
+    p.mprotect(FB_FIXED, 3 * P, FRW);
+    expect(at(p, FB_FIXED)?.prot).toBe(FRW);
+    expect(at(p, FB_FIXED + 2 * P)?.prot).toBe(FRW);
+    p.mprotect(FB_FIXED + 16 * P, P, FRW); // nothing mapped at all
+  });
+  row("mprotect-freebsd-set-maxprot", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.mprotect(FB_FIXED, P, PROT_MAX(F.PROT_READ) | F.PROT_READ);
+    expect(at(p, FB_FIXED)?.maxProt).toBe(F.PROT_READ);
+    fails(p, "mprotect", "EACCES", () => p.mprotect(FB_FIXED, P, FRW));
+  });
+  row("mprotect-freebsd-guard-skipped", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, F.PROT_NONE, F.MAP_GUARD | F.MAP_FIXED);
+    p.mprotect(FB_FIXED, P, FRW);
+    expect(at(p, FB_FIXED)?.prot).toBe(0);
+  });
+  row("mprotect-freebsd-unaligned-rounds", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.mprotect(FB_FIXED + 100, 1, F.PROT_READ);
+    expect(at(p, FB_FIXED)?.prot).toBe(F.PROT_READ);
+    expect(at(p, FB_FIXED + P)?.prot).toBe(FRW);
+  });
+  row("mprotect-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mprotect", "EINVAL", () => p.mprotect(LX_FIXED + 100, P, L.PROT_READ));
+  });
+  row("mprotect-linux-len-zero-ok", () => {
+    const p = linuxProc();
+    p.mprotect(LX_FIXED, 0, L.PROT_READ); // nothing mapped
+    p.mprotect(LX_FIXED, 0, 0x10); // len 0 returns before prot is looked at
+  });
+  row("mprotect-linux-einval-prot-bits", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mprotect", "EINVAL", () => p.mprotect(LX_FIXED, P, 0x10));
+  });
+  row("mprotect-linux-prot-sem-accepted", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.mprotect(LX_FIXED, P, L.PROT_READ | L.PROT_SEM);
+    expect(at(p, LX_FIXED)?.prot).toBe(L.PROT_READ);
+  });
+  row("mprotect-linux-einval-growsdown-and-growsup", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+    fails(p, "mprotect", "EINVAL", () =>
+      p.mprotect(LX_FIXED, P, L.PROT_READ | L.PROT_GROWSDOWN | L.PROT_GROWSUP),
+    );
+  });
+  row("mprotect-linux-enomem-unmapped", () => {
+    const p = linuxProc();
+    fails(p, "mprotect", "ENOMEM", () => p.mprotect(LX_FIXED, P, L.PROT_READ));
+  });
+  row("mprotect-linux-enomem-beyond-task-size", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mprotect", "ENOMEM", () => p.mprotect(LX_FIXED, 2 ** 48, L.PROT_READ));
+  });
+  row("mprotect-linux-enomem-hole-at-start", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED + P, P, LRW, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mprotect", "ENOMEM", () => p.mprotect(LX_FIXED, 2 * P, L.PROT_READ));
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mprotect-linux-enomem-hole-partial", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + 2 * P, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mprotect", "ENOMEM", () => p.mprotect(LX_FIXED, 3 * P, L.PROT_READ));
+    expect(at(p, LX_FIXED)?.prot).toBe(L.PROT_READ); // changed before the hole
+    expect(at(p, LX_FIXED + 2 * P)?.prot).toBe(LRW); // after the hole: untouched
+  });
+  row("mprotect-linux-eacces-partial", () => {
+    const p = linuxProc();
+    const fd = file(p, "r");
+    p.mmap(LX_FIXED, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + P, P, L.PROT_READ, L.MAP_SHARED | L.MAP_FIXED, fd, 0);
+    fails(p, "mprotect", "EACCES", () => p.mprotect(LX_FIXED, 2 * P, LRW));
+    expect(at(p, LX_FIXED)?.prot).toBe(LRW); // the vma before the refusing one changed
+    expect(at(p, LX_FIXED + P)?.prot).toBe(L.PROT_READ);
+  });
+  row("mprotect-linux-einval-growsdown-not-growsdown-vma", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mprotect", "EINVAL", () =>
+      p.mprotect(LX_FIXED + P, P, L.PROT_READ | L.PROT_GROWSDOWN),
+    );
+  });
+  row("mprotect-linux-growsdown-extends-to-vma-start", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 4 * P, LRW, LANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+    p.mprotect(LX_FIXED + 2 * P, P, L.PROT_READ | L.PROT_GROWSDOWN);
+    expect(at(p, LX_FIXED)?.prot).toBe(L.PROT_READ);
+    expect(at(p, LX_FIXED + 2 * P)?.prot).toBe(L.PROT_READ);
+    expect(at(p, LX_FIXED + 3 * P)?.prot).toBe(LRW);
+  });
+  row("mprotect-linux-einval-growsup", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+    fails(p, "mprotect", "EINVAL", () => p.mprotect(LX_FIXED, P, L.PROT_READ | L.PROT_GROWSUP));
+  });
+});
+
+// ---------------------------------------------------------------------- minherit
+
+describe("minherit", () => {
+  row("minherit-freebsd-einval-value", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "minherit", "EINVAL", () => p.minherit(FB_FIXED, P, 4));
+    fails(p, "minherit", "EINVAL", () => p.minherit(FB_FIXED, P, -1));
+  });
+  row("minherit-freebsd-none", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.minherit(FB_FIXED, P, F.INHERIT_NONE);
+    const c = p.fork();
+    expect(at(c, FB_FIXED)).toBeUndefined();
+    expect(at(c, FB_FIXED + P)).toBeDefined();
+  });
+  row("minherit-freebsd-zero", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 9);
+    p.minherit(FB_FIXED, P, F.INHERIT_ZERO);
+    const c = p.fork();
+    expect(c.read8(FB_FIXED)).toBe(0);
+    expect(p.read8(FB_FIXED)).toBe(9);
+  });
+  row("minherit-freebsd-share", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.minherit(FB_FIXED, P, F.INHERIT_SHARE);
+    const c = p.fork();
+    c.write8(FB_FIXED, 5);
+    expect(p.read8(FB_FIXED)).toBe(5);
+  });
+  row("minherit-freebsd-hole-ok", () => {
+    const p = freebsdProc();
+    p.minherit(FB_FIXED, 4 * P, F.INHERIT_NONE);
+  });
+  row("minherit-linux-enosys", () => {
+    // Linux has no minherit(2) (it has madvise MADV_DONTFORK / MADV_WIPEONFORK instead).
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "minherit", "ENOSYS", () => p.minherit(LX_FIXED, P, F.INHERIT_NONE));
+    expect(at(p.fork(), LX_FIXED)).toBeDefined();
+  });
+});
+
+// ---------------------------------------------------------------------- madvise
+
+describe("madvise", () => {
+  row("madvise-freebsd-eperm-protect", () => {
+    const p = freebsdProc();
+    fails(p, "madvise", "EPERM", () => p.madvise(0, 0, F.MADV_PROTECT));
+  });
+  row("madvise-freebsd-protect-privileged", () => {
+    const p = freebsdProc({}, true);
+    p.madvise(0, 0, F.MADV_PROTECT);
+  });
+  row("madvise-freebsd-einval-range", () => {
+    const p = freebsdProc();
+    fails(p, "madvise", "EINVAL", () => p.madvise(0, P, F.MADV_NORMAL));
+    fails(p, "madvise", "EINVAL", () => p.madvise(2 ** 47 - P, 2 * P, F.MADV_NORMAL));
+  });
+  row("madvise-freebsd-einval-advice", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(FB_FIXED, P, 11));
+    fails(p, "madvise", "EINVAL", () => p.madvise(FB_FIXED, P, -1));
+    fails(p, "madvise", "EINVAL", () => p.madvise(FB_FIXED, 0, 99)); // before the len-0 shortcut
+  });
+  row("madvise-freebsd-hole-ok", () => {
+    const p = freebsdProc();
+    p.madvise(FB_FIXED, 8 * P, F.MADV_WILLNEED);
+    p.madvise(FB_FIXED, 8 * P, F.MADV_RANDOM);
+  });
+  row("madvise-freebsd-len-zero-ok", () => {
+    const p = freebsdProc();
+    p.madvise(FB_FIXED, 0, F.MADV_DONTNEED);
+  });
+  row("madvise-freebsd-unaligned-ok", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.madvise(FB_FIXED + 100, 10, F.MADV_SEQUENTIAL);
+  });
+  row("madvise-freebsd-dontneed-keeps-data", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 42);
+    p.madvise(FB_FIXED, P, F.MADV_DONTNEED);
+    expect(p.read8(FB_FIXED)).toBe(42);
+  });
+  row("madvise-freebsd-behaviour-clips-and-merges", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 4 * P, FRW, FANON | F.MAP_FIXED);
+    const n = p.map.nentries;
+    p.madvise(FB_FIXED + P, P, F.MADV_RANDOM);
+    expect(p.map.nentries).toBe(n + 2);
+    p.madvise(FB_FIXED + P, P, F.MADV_NORMAL);
+    expect(p.map.nentries).toBe(n);
+  });
+
+  row("madvise-linux-einval-advice", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, 5));
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, 99));
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, 0, 99)); // before the len-0 shortcut
+  });
+  row("madvise-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + 100, P, L.MADV_NORMAL));
+  });
+  row("madvise-linux-len-zero-ok", () => {
+    const p = linuxProc();
+    p.madvise(LX_FIXED, 0, L.MADV_DONTNEED);
+  });
+  row("madvise-linux-enomem-unmapped", () => {
+    const p = linuxProc();
+    fails(p, "madvise", "ENOMEM", () => p.madvise(LX_FIXED, P, L.MADV_NORMAL));
+  });
+  row("madvise-linux-enomem-hole-partial", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + 2 * P, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "ENOMEM", () => p.madvise(LX_FIXED, 3 * P, L.MADV_DONTFORK));
+    // Every mapped part was advised before the hole was reported.
+    expect(at(p, LX_FIXED)?.inheritance).toBe(F.INHERIT_NONE);
+    expect(at(p, LX_FIXED + 2 * P)?.inheritance).toBe(F.INHERIT_NONE);
+  });
+  row("madvise-linux-einval-dontneed-locked", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED | L.MAP_LOCKED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_DONTNEED));
+  });
+  row("madvise-linux-refusal-changes-nothing", () => {
+    // Library choice (linux.ts madvise comment): per-vma refusals are checked for the whole
+    // range first. The kernel advises the vmas before the refusing one (see Known differences).
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + P, P, L.PROT_READ, LANON | L.MAP_FIXED | L.MAP_LOCKED);
+    p.write8(LX_FIXED, 3);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, 2 * P, L.MADV_DONTNEED));
+    expect(p.read8(LX_FIXED)).toBe(3);
+  });
+  row("madvise-linux-einval-free-shared", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_FREE));
+    const fd = file(p, "rw");
+    p.mmap(LX_FIXED + P, P, LRW, L.MAP_PRIVATE | L.MAP_FIXED, fd, 0);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + P, P, L.MADV_FREE));
+  });
+  row("madvise-linux-einval-remove-private", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_REMOVE));
+  });
+  row("madvise-linux-einval-wipeonfork-shared", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_WIPEONFORK));
+  });
+  row("madvise-linux-einval-populate-prot-none", () => {
+    // madvise_populate: check_vma_flags refuses a vma without the access asked for, and that
+    // refusal is reported as -EINVAL ("incompatible mappings / permissions"); -EFAULT is kept
+    // for a fault that would raise SIGBUS / SIGSEGV on a permitted access.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, L.PROT_NONE, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_POPULATE_READ));
+    p.mmap(LX_FIXED + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + P, P, L.MADV_POPULATE_WRITE));
+  });
+  row("madvise-linux-populate", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.madvise(LX_FIXED, 2 * P, L.MADV_POPULATE_WRITE);
+    expect(at(p, LX_FIXED)?.resident).toBe(2);
+  });
+  row("madvise-linux-dontneed-private-zeroes", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 42);
+    p.madvise(LX_FIXED, P, L.MADV_DONTNEED);
+    expect(p.read8(LX_FIXED)).toBe(0);
+  });
+  row("madvise-linux-dontfork", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.madvise(LX_FIXED, P, L.MADV_DONTFORK);
+    const c = p.fork();
+    expect(at(c, LX_FIXED)).toBeUndefined();
+    expect(at(c, LX_FIXED + P)).toBeDefined();
+  });
+  row("madvise-linux-wipeonfork", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 9);
+    p.madvise(LX_FIXED, P, L.MADV_WIPEONFORK);
+    expect(p.fork().read8(LX_FIXED)).toBe(0);
+    p.madvise(LX_FIXED, P, L.MADV_KEEPONFORK);
+    expect(p.fork().read8(LX_FIXED)).toBe(9);
+  });
+});
+
+// ---------------------------------------------------------------------- msync
+
+describe("msync", () => {
+  /** A process with a 2-page MAP_SHARED mapping of a MemoryFile at FB_FIXED / LX_FIXED. */
+  function shared(p: Process): { f: MemoryFile; a: number } {
+    const f = new MemoryFile(2 * P);
+    const fd = p.fds.open(f, "rw");
+    const a = p.mmap(FB_FIXED, 2 * P, 3, 0x01 /* MAP_SHARED */ | 0x10 /* MAP_FIXED */, fd, 0);
+    return { f, a };
+  }
+  row("msync-freebsd-einval-flags", () => {
+    const p = freebsdProc();
+    const { a } = shared(p);
+    fails(p, "msync", "EINVAL", () => p.msync(a, P, 0x10));
+  });
+  row("msync-freebsd-einval-async-invalidate", () => {
+    const p = freebsdProc();
+    const { a } = shared(p);
+    fails(p, "msync", "EINVAL", () => p.msync(a, P, F.MS_ASYNC | F.MS_INVALIDATE));
+  });
+  row("msync-freebsd-enomem-hole", () => {
+    const p = freebsdProc();
+    const { a } = shared(p);
+    fails(p, "msync", "ENOMEM", () => p.msync(a, 3 * P, F.MS_SYNC));
+    fails(p, "msync", "ENOMEM", () => p.msync(a + 4 * P, P, F.MS_SYNC));
+  });
+  row("msync-freebsd-ebusy-invalidate-wired", () => {
+    const p = freebsdProc();
+    const { a } = shared(p);
+    p.mlock(a, P);
+    fails(p, "msync", "EBUSY", () => p.msync(a, 2 * P, F.MS_INVALIDATE));
+  });
+  row("msync-freebsd-writes-back", () => {
+    const p = freebsdProc();
+    const { f, a } = shared(p);
+    p.write8(a + P + 3, 0x77);
+    p.msync(a + 100, P, F.MS_SYNC); // rounded out to whole pages: both pages
+    expect(f.read(P + 3, 1)[0]).toBe(0x77);
+  });
+  row("msync-freebsd-len-zero-containing-entry", () => {
+    // vm_map_sync: start == end means the whole entry containing start, and an unmapped start
+    // is KERN_INVALID_ADDRESS → ENOMEM.
+    const p = freebsdProc();
+    shared(p);
+    fails(p, "msync", "ENOMEM", () => p.msync(FB_FIXED + 8 * P, 0, F.MS_SYNC));
+  });
+  row("msync-linux-einval-flags", () => {
+    const p = linuxProc();
+    const { a } = shared(p);
+    fails(p, "msync", "EINVAL", () => p.msync(a, P, 0x8));
+  });
+  row("msync-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    const { a } = shared(p);
+    fails(p, "msync", "EINVAL", () => p.msync(a + 100, P, L.MS_SYNC));
+  });
+  row("msync-linux-einval-async-and-sync", () => {
+    const p = linuxProc();
+    const { a } = shared(p);
+    fails(p, "msync", "EINVAL", () => p.msync(a, P, L.MS_ASYNC | L.MS_SYNC));
+  });
+  row("msync-linux-len-zero-ok", () => {
+    const p = linuxProc();
+    p.msync(LX_FIXED + 64 * P, 0, L.MS_SYNC); // nothing mapped there
+  });
+  row("msync-linux-enomem-unmapped", () => {
+    const p = linuxProc();
+    fails(p, "msync", "ENOMEM", () => p.msync(LX_FIXED, P, L.MS_SYNC));
+  });
+  row("msync-linux-enomem-hole", () => {
+    const p = linuxProc();
+    const { a } = shared(p);
+    fails(p, "msync", "ENOMEM", () => p.msync(a, 3 * P, L.MS_SYNC));
+    fails(p, "msync", "ENOMEM", () => p.msync(a, 3 * P, L.MS_ASYNC));
+  });
+  row("msync-linux-ebusy-invalidate-locked", () => {
+    const p = linuxProc();
+    const { a } = shared(p);
+    p.mlock(a, P);
+    fails(p, "msync", "EBUSY", () => p.msync(a, 2 * P, L.MS_INVALIDATE));
+  });
+  row("msync-linux-writes-back", () => {
+    const p = linuxProc();
+    const { f, a } = shared(p);
+    p.write8(a + 3, 0x66);
+    p.msync(a, P, L.MS_SYNC);
+    expect(f.read(3, 1)[0]).toBe(0x66);
+  });
+});
+
+// ---------------------------------------------------------------------- mlock, munlock
+
+describe("mlock and munlock", () => {
+  row("mlock-freebsd-wires", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.mlock(FB_FIXED + 100, P); // rounded out to whole pages
+    expect(at(p, FB_FIXED)?.wired).toBeGreaterThan(0);
+    expect(at(p, FB_FIXED)?.resident).toBe(2);
+  });
+  row("mlock-freebsd-enomem-rlimit-memlock", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 32 * P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(FB_FIXED, 17 * P)); // 64 KiB default
+    expect(at(p, FB_FIXED)?.wired).toBe(0);
+  });
+  row("mlock-freebsd-privileged-no-limit", () => {
+    const p = freebsdProc({}, true);
+    p.mmap(FB_FIXED, 32 * P, FRW, FANON | F.MAP_FIXED);
+    p.mlock(FB_FIXED, 32 * P);
+  });
+  row("mlock-freebsd-enomem-hole", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(FB_FIXED, 2 * P));
+    expect(at(p, FB_FIXED)?.wired).toBe(0);
+  });
+  row("mlock-freebsd-enomem-prot-none", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, F.PROT_NONE, FANON | F.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(FB_FIXED, P));
+  });
+  row("mlock-freebsd-enomem-too-many-pages", () => {
+    const p = freebsdProc({ maxUserWired: 2 });
+    p.setrlimit(F.RLIMIT_MEMLOCK, { soft: Infinity, hard: Infinity });
+    p.mmap(FB_FIXED, 4 * P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(FB_FIXED, 3 * P));
+  });
+  row("mlock-freebsd-enomem-wired-limit", () => {
+    // kern_mlock maps every vm_map_wire failure but KERN_INVALID_ARGUMENT to ENOMEM, the
+    // system-wide user-wired limit (KERN_RESOURCE_SHORTAGE) included; the old EAGAIN check
+    // against vm_page_max_wired is gone since FreeBSD 13.
+    const p = freebsdProc({ maxUserWired: 2 });
+    p.setrlimit(F.RLIMIT_MEMLOCK, { soft: Infinity, hard: Infinity });
+    p.mmap(FB_FIXED, 4 * P, FRW, FANON | F.MAP_FIXED);
+    p.mlock(FB_FIXED, 2 * P);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(FB_FIXED + 2 * P, 2 * P));
+  });
+  row("munlock-freebsd-unwires", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.mlock(FB_FIXED, 2 * P);
+    p.munlock(FB_FIXED, 2 * P);
+    expect(at(p, FB_FIXED)?.wired).toBe(0);
+    p.munlock(FB_FIXED, 2 * P); // unlocking what is not locked is fine
+  });
+  row("munlock-freebsd-enomem-hole", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "munlock", "ENOMEM", () => p.munlock(FB_FIXED, 2 * P));
+  });
+  row("mlock-linux-wires", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mlock(LX_FIXED, 2 * P);
+    expect(at(p, LX_FIXED)?.wired).toBeGreaterThan(0);
+    expect(at(p, LX_FIXED)?.resident).toBe(2);
+  });
+  row("mlock-linux-enomem-rlimit-memlock", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 16 * MB, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(LX_FIXED, 8 * MB + P)); // 8 MiB default
+  });
+  row("mlock-linux-enomem-hole", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(LX_FIXED, 2 * P));
+    fails(p, "mlock", "ENOMEM", () => p.mlock(LX_FIXED + 4 * P, P));
+  });
+  row("mlock-linux-eperm-memlock-zero", () => {
+    // do_mlock: !can_do_mlock() (RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK) → -EPERM, before any
+    // range or limit check.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 0, hard: 0 });
+    fails(p, "mlock", "EPERM", () => p.mlock(LX_FIXED, P));
+  });
+  row("munlock-linux-unwires", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mlock(LX_FIXED, 2 * P);
+    p.munlock(LX_FIXED, 2 * P);
+    expect(at(p, LX_FIXED)?.wired).toBe(0);
+  });
+  row("munlock-linux-enomem-hole", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "munlock", "ENOMEM", () => p.munlock(LX_FIXED, 2 * P));
+  });
+});
+
+// ---------------------------------------------------------------------- mlockall, munlockall
+
+describe("mlockall and munlockall", () => {
+  row("mlockall-freebsd-einval-flags", () => {
+    const p = freebsdProc();
+    fails(p, "mlockall", "EINVAL", () => p.mlockall(0));
+    fails(p, "mlockall", "EINVAL", () => p.mlockall(4));
+  });
+  row("mlockall-freebsd-enomem-rlimit", () => {
+    const p = freebsdProc();
+    p.mmap(0, 17 * P, FRW, FANON);
+    fails(p, "mlockall", "ENOMEM", () => p.mlockall(F.MCL_CURRENT));
+  });
+  row("mlockall-freebsd-current-wires", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, 2 * P, FRW, FANON);
+    p.mlockall(F.MCL_CURRENT);
+    expect(at(p, a)?.wired).toBeGreaterThan(0);
+  });
+  row("mlockall-freebsd-enomem-wired-limit", () => {
+    // sys_mlockall: vm_map_wire's KERN_RESOURCE_SHORTAGE (system user-wired limit) → ENOMEM;
+    // other failures → EAGAIN.
+    const p = freebsdProc({ maxUserWired: 2 });
+    p.setrlimit(F.RLIMIT_MEMLOCK, { soft: Infinity, hard: Infinity });
+    p.mmap(0, 4 * P, FRW, FANON);
+    fails(p, "mlockall", "ENOMEM", () => p.mlockall(F.MCL_CURRENT));
+  });
+  row("munlockall-freebsd", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, 2 * P, FRW, FANON);
+    p.mlockall(F.MCL_CURRENT | F.MCL_FUTURE);
+    p.munlockall();
+    expect(at(p, a)?.wired).toBe(0);
+    const b = p.mmap(0, 2 * P, FRW, FANON);
+    expect(at(p, b)?.wired).toBe(0);
+  });
+  row("mlockall-linux-einval-flags", () => {
+    const p = linuxProc();
+    fails(p, "mlockall", "EINVAL", () => p.mlockall(0));
+    fails(p, "mlockall", "EINVAL", () => p.mlockall(8));
+  });
+  row("mlockall-linux-onfault", () => {
+    // sys_mlockall accepts MCL_ONFAULT with MCL_CURRENT and/or MCL_FUTURE; only MCL_ONFAULT
+    // alone (or unknown bits, or 0) is EINVAL.
+    const p = linuxProc();
+    p.mmap(0, 2 * P, LRW, LANON);
+    p.mlockall(L.MCL_CURRENT | L.MCL_ONFAULT);
+    fails(p, "mlockall", "EINVAL", () => p.mlockall(L.MCL_ONFAULT));
+  });
+  row("mlockall-linux-eperm-memlock-zero", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 0, hard: 0 });
+    fails(p, "mlockall", "EPERM", () => p.mlockall(L.MCL_CURRENT));
+    linuxProc({}, true).mlockall(L.MCL_CURRENT); // CAP_IPC_LOCK
+  });
+  row("mlockall-linux-enomem-rlimit", () => {
+    const p = linuxProc();
+    p.mmap(0, 8 * MB + P, LRW, LANON);
+    fails(p, "mlockall", "ENOMEM", () => p.mlockall(L.MCL_CURRENT));
+  });
+  row("mlockall-linux-current-wires", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, 2 * P, LRW, LANON);
+    p.mlockall(L.MCL_CURRENT);
+    expect(at(p, a)?.wired).toBeGreaterThan(0);
+  });
+  row("munlockall-linux", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, 2 * P, LRW, LANON);
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE);
+    p.munlockall();
+    expect(at(p, a)?.wired).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------- mincore
+
+describe("mincore", () => {
+  row("mincore-freebsd-bits", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 1);
+    const v = p.mincore(FB_FIXED, 2 * P);
+    expect(Array.from(v)).toEqual([
+      F.MINCORE_INCORE | F.MINCORE_REFERENCED | F.MINCORE_MODIFIED,
+      0,
+    ]);
+  });
+  row("mincore-freebsd-enomem-unmapped", () => {
+    const p = freebsdProc();
+    fails(p, "mincore", "ENOMEM", () => p.mincore(FB_FIXED, P));
+  });
+  row("mincore-freebsd-enomem-hole", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "mincore", "ENOMEM", () => p.mincore(FB_FIXED, 2 * P));
+  });
+  row("mincore-freebsd-unaligned-addr-truncated", () => {
+    // kern_mincore truncates addr to its page (first_addr = trunc_page(addr)); FreeBSD has no
+    // EINVAL for an unaligned address.
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, 2 * P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 1);
+    expect(p.mincore(FB_FIXED + 100, P)).toHaveLength(2);
+  });
+  row("mincore-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mincore", "EINVAL", () => p.mincore(LX_FIXED + 100, P));
+  });
+  row("mincore-linux-enomem-unmapped", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mincore", "ENOMEM", () => p.mincore(LX_FIXED + P, P));
+    fails(p, "mincore", "ENOMEM", () => p.mincore(LX_FIXED, 2 * P));
+  });
+  row("mincore-linux-len-zero-ok", () => {
+    const p = linuxProc();
+    expect(p.mincore(LX_FIXED, 0)).toHaveLength(0);
+  });
+  row("mincore-linux-resident-is-1", () => {
+    // mincore_pte_range / mincore_page: a resident page is reported as 1; the other bits of
+    // each byte are reserved and zero.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 1);
+    expect(Array.from(p.mincore(LX_FIXED, 2 * P))).toEqual([1, 0]);
+  });
+});
+
+// ---------------------------------------------------------------------- brk
+
+describe("brk", () => {
+  const BASE = 0x1000_0000;
+  function fbBrk(): Process {
+    const p = freebsdProc();
+    p.daddr = BASE;
+    return p;
+  }
+  row("brk-freebsd-query", () => {
+    const p = fbBrk();
+    expect(p.brk(0)).toBe(BASE);
+    expect(p.brk(BASE - P)).toBe(BASE); // below the data segment: the current break
+    expect(p.maps()).toHaveLength(0);
+  });
+  row("brk-freebsd-grow", () => {
+    const p = fbBrk();
+    expect(p.brk(BASE + P + 100)).toBe(BASE + 2 * P); // rounded to a page
+    expect(at(p, BASE)?.end).toBe(BASE + 2 * P);
+    expect(at(p, BASE)?.prot).toBe(FRW);
+  });
+  row("brk-freebsd-shrink", () => {
+    const p = fbBrk();
+    p.brk(BASE + 4 * P);
+    expect(p.brk(BASE + P)).toBe(BASE + P);
+    expect(at(p, BASE + P)).toBeUndefined();
+    expect(p.brk(0)).toBe(BASE + P);
+  });
+  row("brk-freebsd-enomem-rlimit-data", () => {
+    const p = fbBrk();
+    p.setrlimit(F.RLIMIT_DATA, { soft: MB, hard: MB });
+    fails(p, "brk", "ENOMEM", () => p.brk(BASE + 2 * MB));
+    expect(p.brk(0)).toBe(BASE);
+  });
+  row("brk-freebsd-shrink-over-limit-allowed", () => {
+    const p = fbBrk();
+    p.brk(BASE + 2 * MB);
+    p.setrlimit(F.RLIMIT_DATA, { soft: MB, hard: MB });
+    expect(p.brk(BASE + MB + MB / 2)).toBe(BASE + MB + MB / 2);
+  });
+  row("brk-freebsd-enomem-beyond-map", () => {
+    const p = fbBrk();
+    p.setrlimit(F.RLIMIT_DATA, { soft: Infinity, hard: Infinity });
+    fails(p, "brk", "ENOMEM", () => p.brk(2 ** 47 + P));
+  });
+  row("brk-freebsd-enomem-rlimit-vmem", () => {
+    const p = fbBrk();
+    p.setrlimit(F.RLIMIT_VMEM, { soft: MB, hard: MB });
+    fails(p, "brk", "ENOMEM", () => p.brk(BASE + 2 * MB));
+  });
+  row("brk-freebsd-enomem-mapping-in-the-way", () => {
+    const p = fbBrk();
+    p.mmap(BASE + 2 * P, P, FRW, FANON | F.MAP_FIXED);
+    fails(p, "brk", "ENOMEM", () => p.brk(BASE + 4 * P));
+    expect(p.brk(0)).toBe(BASE);
+  });
+  row("brk-freebsd-enomem-mcl-future-memlock", () => {
+    const p = fbBrk();
+    p.mlockall(F.MCL_FUTURE);
+    fails(p, "brk", "ENOMEM", () => p.brk(BASE + 128 * KB));
+    p.brk(BASE + 2 * P);
+    expect(at(p, BASE)?.wired).toBeGreaterThan(0);
+  });
+
+  row("brk-linux-query", () => {
+    const p = linuxProc();
+    expect(p.brk(0)).toBe(p.startBrk);
+    expect(p.currentBrk).toBe(p.startBrk);
+  });
+  row("brk-linux-grow-unaligned-kept", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    expect(p.brk(s + P + 100)).toBe(s + P + 100);
+    expect(at(p, s)?.end).toBe(s + 2 * P);
+    expect(p.formatMaps("linux")).toContain("[heap]");
+  });
+  row("brk-linux-shrink", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.brk(s + 4 * P);
+    expect(p.brk(s + P)).toBe(s + P);
+    expect(at(p, s + P)).toBeUndefined();
+  });
+  row("brk-linux-refused-below-start", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.brk(s + P);
+    expect(p.brk(s - P)).toBe(s + P);
+  });
+  row("brk-linux-refused-rlimit-data", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.setrlimit(L.RLIMIT_DATA, { soft: MB, hard: MB });
+    expect(p.brk(s + 2 * MB)).toBe(s);
+    expect(p.maps()).toHaveLength(0);
+  });
+  row("brk-linux-refused-next-mapping", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.mmap(s + 4 * P, P, LRW, LANON | L.MAP_FIXED);
+    expect(p.brk(s + 4 * P)).toBe(s); // the new end plus one page must stay clear
+    expect(p.brk(s + 3 * P)).toBe(s + 3 * P);
+  });
+  row("brk-linux-refused-stack-guard-gap", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.mmap(s + 64 * P, P, LRW, LANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+    expect(p.brk(s + 2 * P)).toBe(s); // within stack_guard_gap (256 pages) of a stack
+  });
+  row("brk-linux-refused-rlimit-as", () => {
+    const p = linuxProc();
+    const s = p.startBrk;
+    p.setrlimit(L.RLIMIT_AS, { soft: MB, hard: MB });
+    expect(p.brk(s + 2 * MB)).toBe(s);
+  });
+});
+
+// ---------------------------------------------------------------------- mremap
+
+describe("mremap", () => {
+  const A = LX_FIXED;
+  const M = L.MREMAP_MAYMOVE;
+  row("mremap-freebsd-enosys", () => {
+    const p = freebsdProc();
+    fails(p, "mremap", "ENOSYS", () => p.mremap(FB_FIXED, P, 2 * P, 1));
+  });
+  row("mremap-linux-einval-flags", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, 2 * P, 8));
+  });
+  row("mremap-linux-einval-fixed-without-maymove", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P, L.MREMAP_FIXED, A + 16 * P));
+  });
+  row("mremap-linux-einval-dontunmap-flags", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P, L.MREMAP_DONTUNMAP));
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, 2 * P, M | L.MREMAP_DONTUNMAP));
+  });
+  row("mremap-linux-einval-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A + 100, P, 2 * P, M));
+  });
+  row("mremap-linux-einval-new-len-zero", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, 0, M));
+  });
+  row("mremap-linux-efault-unmapped", () => {
+    const p = linuxProc();
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, P, 2 * P, M));
+  });
+  row("mremap-linux-efault-crosses-vmas", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, 2 * P, 4 * P, M));
+  });
+  row("mremap-linux-shrink", () => {
+    const p = linuxProc();
+    p.mmap(A, 4 * P, LRW, LANON | L.MAP_FIXED);
+    expect(p.mremap(A, 4 * P, P, 0)).toBe(A);
+    expect(at(p, A)?.end).toBe(A + P);
+    expect(at(p, A + P)).toBeUndefined();
+  });
+  row("mremap-linux-same-size", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    expect(p.mremap(A, P, P, 0)).toBe(A);
+  });
+  row("mremap-linux-grow-in-place", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    expect(p.mremap(A, P, 3 * P, 0)).toBe(A);
+    expect(at(p, A + 2 * P)?.prot).toBe(LRW);
+  });
+  row("mremap-linux-enomem-cannot-grow", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, P, 2 * P, 0));
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mremap-linux-maymove-moves-pages", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.write8(A, 77);
+    const b = p.mremap(A, P, 2 * P, M);
+    expect(b).not.toBe(A);
+    expect(p.read8(b)).toBe(77);
+    expect(at(p, A)).toBeUndefined();
+  });
+  row("mremap-linux-einval-old-len-zero-private", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, 0, P, M));
+  });
+  row("mremap-linux-old-len-zero-shared-duplicates", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    const b = p.mremap(A, 0, P, M);
+    expect(b).not.toBe(A);
+    p.write8(b, 5);
+    expect(p.read8(A)).toBe(5);
+  });
+  row("mremap-linux-einval-fixed-unaligned", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P, M | L.MREMAP_FIXED, A + 16 * P + 8));
+  });
+  row("mremap-linux-einval-fixed-overlap", () => {
+    const p = linuxProc();
+    p.mmap(A, 2 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, 2 * P, 2 * P, M | L.MREMAP_FIXED, A + P));
+  });
+  row("mremap-linux-einval-fixed-beyond-task-size", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P, M | L.MREMAP_FIXED, 2 ** 47));
+  });
+  row("mremap-linux-fixed-replaces-destination", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + 16 * P, 2 * P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.write8(A, 11);
+    expect(p.mremap(A, P, P, M | L.MREMAP_FIXED, A + 16 * P)).toBe(A + 16 * P);
+    expect(p.read8(A + 16 * P)).toBe(11);
+    expect(at(p, A + 16 * P)?.prot).toBe(LRW);
+    expect(at(p, A + 17 * P)?.prot).toBe(L.PROT_READ); // only [new, new + new_len) is unmapped
+    expect(at(p, A)).toBeUndefined();
+  });
+  row("mremap-linux-fixed-shrink", () => {
+    const p = linuxProc();
+    p.mmap(A, 3 * P, LRW, LANON | L.MAP_FIXED);
+    p.write8(A, 12);
+    expect(p.mremap(A, 3 * P, P, M | L.MREMAP_FIXED, A + 16 * P)).toBe(A + 16 * P);
+    expect(p.read8(A + 16 * P)).toBe(12);
+    expect(at(p, A + 16 * P)?.end).toBe(A + 17 * P);
+    expect(p.maps()).toHaveLength(1);
+  });
+  row("mremap-linux-dontunmap", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.write8(A, 13);
+    const b = p.mremap(A, P, P, M | L.MREMAP_DONTUNMAP);
+    expect(b).not.toBe(A);
+    expect(p.read8(b)).toBe(13);
+    expect(p.read8(A)).toBe(0); // still mapped, now empty
+  });
+  row("mremap-linux-eagain-locked-grow", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 2 * P, hard: 2 * P });
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED | L.MAP_LOCKED);
+    fails(p, "mremap", "EAGAIN", () => p.mremap(A, P, 4 * P, M));
+  });
+  row("mremap-linux-enomem-rlimit-as", () => {
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_AS, { soft: 2 * P, hard: 2 * P });
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, P, 4 * P, M));
+  });
+});
+
+// ---------------------------------------------------------------------- fork, exit
+
+describe("fork and exit", () => {
+  row("fork-freebsd-copy-on-write", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, FANON | F.MAP_FIXED);
+    p.write8(FB_FIXED, 1);
+    const c = p.fork();
+    c.write8(FB_FIXED, 2);
+    expect(p.read8(FB_FIXED)).toBe(1);
+    expect(c.read8(FB_FIXED)).toBe(2);
+  });
+  row("fork-freebsd-shared-anon", () => {
+    const p = freebsdProc();
+    p.mmap(FB_FIXED, P, FRW, F.MAP_ANON | F.MAP_SHARED | F.MAP_FIXED);
+    const c = p.fork(); // untouched before the fork: still shared
+    c.write8(FB_FIXED, 3);
+    expect(p.read8(FB_FIXED)).toBe(3);
+  });
+  row("fork-linux-copy-on-write", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 1);
+    const c = p.fork();
+    c.write8(LX_FIXED, 2);
+    expect(p.read8(LX_FIXED)).toBe(1);
+  });
+  row("fork-linux-shared-anon", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    const c = p.fork();
+    c.write8(LX_FIXED, 3);
+    expect(p.read8(LX_FIXED)).toBe(3);
+  });
+  row("fork-both-inherits-descriptors-and-limits", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const fd = file(p, "rw");
+      const r = p.sys.personality === "linux" ? L.RLIMIT_AS : F.RLIMIT_AS;
+      p.setrlimit(r, { soft: GB, hard: GB });
+      const c = p.fork();
+      expect(c.fds.get(fd)).toBeDefined();
+      expect(c.getrlimit(r)).toEqual({ soft: GB, hard: GB });
+    }
+  });
+  row("exit-both-releases-everything", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const free = p.sys.stats().frames.free;
+      const anon = p.sys.personality === "linux" ? LANON : FANON;
+      const a = p.mmap(0, 8 * P, 3, anon);
+      for (let i = 0; i < 8; i++) p.write8(a + i * P, 1);
+      const c = p.fork();
+      p.exit();
+      c.exit();
+      expect(p.alive).toBe(false);
+      expect(p.sys.processes()).toHaveLength(0);
+      expect(p.sys.stats().frames.free).toBe(free);
+      p.exit(); // a second exit does nothing
+    }
+  });
+  row("exit-both-shared-file-written-back", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const f = new MemoryFile(P);
+      const fd = p.fds.open(f, "rw");
+      const a = p.mmap(0, P, 3, 0x01 /* MAP_SHARED in both */, fd, 0);
+      p.write8(a + 5, 0x5a);
+      p.exit();
+      expect(f.read(5, 1)[0]).toBe(0x5a);
+    }
+  });
+  row("exit-both-esrch-after-exit", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      p.exit();
+      fails(p, "mmap", "ESRCH", () => p.mmap(0, P, 3, p.sys.constants.MAP_ANON | 0x02));
+      fails(p, "munmap", "ESRCH", () => p.munmap(LX_FIXED, P));
+      fails(p, "brk", "ESRCH", () => p.brk(0));
+      fails(p, "fork", "ESRCH", () => p.fork());
+      fails(p, "setrlimit", "ESRCH", () => p.setrlimit(2, { soft: 1, hard: 1 }));
+    }
+  });
+});
+
+// ---------------------------------------------------------------------- setrlimit, getrlimit
+
+describe("setrlimit and getrlimit", () => {
+  row("setrlimit-both-einval-resource", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      fails(p, "setrlimit", "EINVAL", () => p.setrlimit(99, { soft: 1, hard: 1 }));
+      fails(p, "setrlimit", "EINVAL", () => p.setrlimit(-1, { soft: 1, hard: 1 }));
+    }
+  });
+  row("setrlimit-both-einval-malformed", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      fails(p, "setrlimit", "EINVAL", () => p.setrlimit(2, { soft: Number.NaN, hard: 1 }));
+      fails(p, "setrlimit", "EINVAL", () => p.setrlimit(2, { soft: 0.5, hard: 1 }));
+    }
+  });
+  row("setrlimit-linux-einval-soft-above-hard", () => {
+    const p = linuxProc();
+    fails(p, "setrlimit", "EINVAL", () => p.setrlimit(L.RLIMIT_DATA, { soft: 2, hard: 1 }));
+  });
+  row("setrlimit-freebsd-soft-above-hard-clamped", () => {
+    // kern_proc_setrlimit: a soft limit above the hard one is lowered to it, not refused.
+    const p = freebsdProc();
+    p.setrlimit(F.RLIMIT_NOFILE, { soft: 200, hard: 100 });
+    expect(p.getrlimit(F.RLIMIT_NOFILE)).toEqual({ soft: 100, hard: 100 });
+  });
+  row("setrlimit-both-hard-limit-raised", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const r = p.sys.personality === "linux" ? L.RLIMIT_MEMLOCK : F.RLIMIT_MEMLOCK;
+      p.setrlimit(r, { soft: GB, hard: 2 * GB });
+      expect(p.getrlimit(r)).toEqual({ soft: GB, hard: 2 * GB });
+    }
+  });
+  row("setrlimit-freebsd-as-is-vmem", () => {
+    const p = freebsdProc();
+    expect(F.RLIMIT_AS).toBe(F.RLIMIT_VMEM);
+    p.setrlimit(F.RLIMIT_VMEM, { soft: MB, hard: MB });
+    expect(p.getrlimit(F.RLIMIT_AS)).toEqual({ soft: MB, hard: MB });
+  });
+  row("getrlimit-both-einval-resource", () => {
+    const fp = freebsdProc();
+    fails(fp, "getrlimit", "EINVAL", () => fp.getrlimit(F.RLIMIT_UMTXP + 1));
+    const lp = linuxProc();
+    fails(lp, "getrlimit", "EINVAL", () => lp.getrlimit(L.RLIMIT_RTTIME + 1));
+    fails(lp, "getrlimit", "EINVAL", () => lp.getrlimit(1.5));
+  });
+  row("getrlimit-freebsd-defaults", () => {
+    const p = freebsdProc();
+    expect(p.getrlimit(F.RLIMIT_DATA)).toEqual({ soft: 32 * GB, hard: 32 * GB });
+    expect(p.getrlimit(F.RLIMIT_STACK)).toEqual({ soft: 512 * MB, hard: 512 * MB });
+    expect(p.getrlimit(F.RLIMIT_MEMLOCK)).toEqual({ soft: 64 * KB, hard: 64 * KB });
+    expect(p.getrlimit(F.RLIMIT_AS)).toEqual({ soft: Infinity, hard: Infinity });
+  });
+  row("getrlimit-linux-defaults", () => {
+    const p = linuxProc();
+    expect(p.getrlimit(L.RLIMIT_STACK)).toEqual({ soft: 8 * MB, hard: Infinity });
+    expect(p.getrlimit(L.RLIMIT_MEMLOCK)).toEqual({ soft: 8 * MB, hard: 8 * MB });
+    expect(p.getrlimit(L.RLIMIT_DATA)).toEqual({ soft: Infinity, hard: Infinity });
+    expect(p.getrlimit(L.RLIMIT_AS)).toEqual({ soft: Infinity, hard: Infinity });
+  });
+});
+
+// ---------------------------------------------------------------------- the doc and the tests
+
+describe("docs/syscalls.md", () => {
+  it("has a test for every row and a row for every test", () => {
+    const path = fileURLToPath(new URL("../docs/syscalls.md", import.meta.url));
+    const text = readFileSync(path, "utf8");
+    const ids: string[] = [];
+    for (const m of text.matchAll(/^\|\s*`([a-z0-9]+(?:-[a-z0-9]+)+)`\s*\|/gm)) ids.push(m[1]);
+    const inDoc = new Set(ids);
+    expect(ids.length, "row ids are unique").toBe(inDoc.size);
+    expect(
+      [...inDoc].filter((id) => !registered.has(id)),
+      "rows without a test",
+    ).toEqual([]);
+    expect(
+      [...registered].filter((id) => !inDoc.has(id)),
+      "tests without a row",
+    ).toEqual([]);
+  });
+});
