@@ -71,7 +71,7 @@ import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { CHAIN_RESIDENT, CHAIN_SWAPPED, OBJ_SHM, type VmObject } from "../object/VmObject.js";
 import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
-import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED } from "../pmap/Pmap.js";
+import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
 import { RLIM_INFINITY } from "./constants.js";
 import { type AccessType, MemoryFault, VmError } from "./errors.js";
 import { FdTable } from "./fds.js";
@@ -100,8 +100,11 @@ export interface MapInfo {
   cow: boolean;
   needsCopy: boolean;
   wired: number;
+  /** What backs the entry: the type of the deepest object of its shadow chain. */
   kind: "anon" | "vnode" | "device" | "guard" | "stack" | "phys";
+  /** Byte offset of the entry's start in that deepest object (the file offset of a file). */
   offset: number;
+  /** The file's path (the deepest object's), or null. */
   path: string | null;
   resident: number;
   swapped: number;
@@ -109,6 +112,9 @@ export interface MapInfo {
 }
 
 // FreeBSD mmap(2) flag bits used by the validation (spec section 1.9).
+/** The most bytes (or mincore pages) one call copies into a single Uint8Array. */
+const MAX_COPY = 2 ** 31;
+
 const MAP_SHARED = 0x0001;
 const MAP_PRIVATE = 0x0002;
 const MAP_FIXED = 0x0010;
@@ -677,6 +683,9 @@ export class Process {
       if (pte !== 0 && (pte & PTE_WIRED) !== 0) {
         this.pmap.setWired(va, va + this._ps, false);
         mem.unwireFrame(pte >>> 8);
+        // A wired page of a PROT_NONE entry kept a translation without access (Pmap.protect);
+        // unwired, it has no reason to stay.
+        if ((pte & (PTE_R | PTE_W | PTE_X)) === 0) this.pmap.remove(va, va + this._ps);
       }
     }
   }
@@ -814,6 +823,16 @@ export class Process {
     const [start, end] = this._round(sc, addr, length);
     const ps = this._ps;
     if (!this.map.lookupEntry(start).found) throw this._err(sc, "ENOMEM", "addr is not mapped");
+    // Holes first (the kernel stops at the first one): the result is allocated only for a
+    // range that is mapped whole, and a range too long for one array is refused.
+    let at = start;
+    for (const e of this._entriesIn(start, end)) {
+      if (e.start > at) break;
+      at = e.end;
+    }
+    if (at < end) throw this._err(sc, "ENOMEM", "unmapped page");
+    if ((end - start) / ps > MAX_COPY)
+      throw this._err(sc, "EINVAL", `more than ${MAX_COPY} pages in one call`);
     const out = new Uint8Array((end - start) / ps);
     const mem = this.sys.mem;
     let i = 0;
@@ -1111,8 +1130,18 @@ export class Process {
 
   #copyOut(addr: number, length: number, access: VmProt): Uint8Array {
     this._num("read", length, "length");
-    const out = new Uint8Array(length);
     const ps = this._ps;
+    if (length > MAX_COPY) {
+      // More than one Uint8Array can hold: fault page by page first, so the access gets the
+      // MemoryFault the kernel's copyout would give; only a range mapped whole is refused.
+      for (let done = 0; done < length; ) {
+        const a = addr + done;
+        this.#translate(a, access);
+        done += Math.min(length - done, ps - (a % ps));
+      }
+      throw this._err("read", "EINVAL", `length ${length} exceeds one copy (${MAX_COPY} bytes)`);
+    }
+    const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const a = addr + done;
@@ -1186,10 +1215,19 @@ export class Process {
           MAP_ENTRY_STACK_GAP_DN |
           MAP_ENTRY_STACK_GAP_UP)) !==
       0;
+    // As procstat (kern_proc_vmmap_out) and /proc/PID/maps report it: the kind, path and
+    // offset of the deepest object of the chain, so a private file mapping stays a file mapping
+    // after its first copy-on-write shadow.
+    let deep = obj;
+    let offset = e.offset;
+    while (deep !== null && deep.backingObject !== null) {
+      offset += deep.backingObjectOffset;
+      deep = deep.backingObject;
+    }
     const kind: MapInfo["kind"] =
-      obj !== null && obj.type === "vnode"
+      deep !== null && deep.type === "vnode"
         ? "vnode"
-        : obj !== null && obj.type === "device"
+        : deep !== null && deep.type === "device"
           ? "device"
           : stack
             ? "stack"
@@ -1208,7 +1246,7 @@ export class Process {
       needsCopy: (e.eflags & MAP_ENTRY_NEEDS_COPY) !== 0,
       wired: e.wiredCount,
       kind,
-      offset: e.offset,
+      offset,
       path: this._pathOf(e),
       resident,
       swapped,
@@ -1285,9 +1323,9 @@ export class Process {
           ? i.kind === "guard" || (e.eflags & MAP_ENTRY_GUARD) !== 0
             ? "gd"
             : "--"
-          : obj.type === "vnode"
+          : i.kind === "vnode"
             ? "vn"
-            : obj.type === "device"
+            : i.kind === "device"
               ? "dv"
               : obj.backingObject !== null || obj.type === "swap"
                 ? "sw"
