@@ -22,8 +22,8 @@
  */
 
 import { panic } from "../base/assert.js";
-import { MAP_ENTRY_NEEDS_COPY, MAP_ENTRY_USER_WIRED } from "../base/flags.js";
-import { VM_PROT_WRITE } from "../base/prot.js";
+import { MAP_ENTRY_NEEDS_COPY, MAP_ENTRY_USER_WIRED, MAP_READ_IMPLIED } from "../base/flags.js";
+import { VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE } from "../base/prot.js";
 import type { VmMap } from "../map/VmMap.js";
 import { VmObject } from "../object/VmObject.js";
 import { Q_FREE } from "../page/PhysMem.js";
@@ -72,7 +72,10 @@ export function auditSystem(sys: VmSystem): void {
           `pid ${p.pid}: PTE at 0x${va.toString(16)} maps frame ${f}, not the chain's page`,
         );
       const perm = (pte & PTE_R ? 1 : 0) | (pte & PTE_W ? 2 : 0) | (pte & PTE_X ? 4 : 0);
-      if ((perm & ~e.protection) !== 0)
+      const readImplied =
+        (p.map.flags & MAP_READ_IMPLIED) !== 0 &&
+        (e.protection & (VM_PROT_WRITE | VM_PROT_EXECUTE)) !== 0;
+      if ((perm & ~(e.protection | (readImplied ? VM_PROT_READ : 0))) !== 0)
         panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} exceeds the entry protection`);
       if (
         (perm & VM_PROT_WRITE) !== 0 &&

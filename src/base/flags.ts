@@ -48,6 +48,12 @@ export const MAP_ASLR_IGNSTART = 0x10;
 export const MAP_REPLENISH = 0x20;
 export const MAP_WXORX = 0x40;
 export const MAP_ASLR_STACK = 0x80;
+/**
+ * Not FreeBSD's: x86 page tables cannot express write-only or (without protection keys)
+ * execute-only pages, so on a map with this flag any of PROT_WRITE / PROT_EXEC lets a read
+ * through (Linux's access_error on x86). The Linux personality sets it.
+ */
+export const MAP_READ_IMPLIED = 0x100;
 
 // ---- cow argument of vm_map_insert / find / fixed / stack ----
 export const MAP_INHERIT_SHARE = 0x00000001;

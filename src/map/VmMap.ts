@@ -85,6 +85,7 @@ import {
   MAP_IS_SUB_MAP,
   MAP_NO_HINT,
   MAP_NOFAULT,
+  MAP_READ_IMPLIED,
   MAP_REMAP,
   MAP_SPLIT_BOUNDARY_MASK,
   MAP_SPLIT_BOUNDARY_SHIFT,
@@ -1914,6 +1915,11 @@ export class VmMap {
         }
         faultType &= ~VM_PROT_FAULT_LOOKUP;
       }
+      if (
+        (this.#flags & MAP_READ_IMPLIED) !== 0 &&
+        (prot & (VM_PROT_WRITE | VM_PROT_EXECUTE)) !== 0
+      )
+        prot |= VM_PROT_READ;
       let want = faultType & VM_PROT_ALL;
       if ((want & ~prot) !== 0 || prot === VM_PROT_NONE) {
         this.unlockRead();
@@ -1989,7 +1995,9 @@ export class VmMap {
     try {
       this.#forked = child.#forked = true;
       child.#anonLoc = this.#anonLoc;
-      child.#flags |= this.#flags & (MAP_ASLR | MAP_ASLR_IGNSTART | MAP_ASLR_STACK | MAP_WXORX);
+      child.#flags |=
+        this.#flags &
+        (MAP_ASLR | MAP_ASLR_IGNSTART | MAP_ASLR_STACK | MAP_WXORX | MAP_READ_IMPLIED);
       child.stackTop = this.stackTop;
       child.maxSaddr = this.maxSaddr;
       child.ssize = this.ssize;

@@ -34,6 +34,7 @@ import {
   MAP_ENTRY_GROWS_DOWN,
   MAP_ENTRY_USER_WIRED,
   MAP_INHERIT_SHARE,
+  MAP_READ_IMPLIED,
   MAP_STACK_GROWS_DOWN,
   MAP_WIREFUTURE,
   VM_MAP_PROTECT_SET_PROT,
@@ -140,6 +141,8 @@ export class LinuxProcess extends Process {
   /** @internal Use sys.createProcess() or p.fork(). */
   constructor(sys: VmSystem, pid: number, opts: LinuxProcessOptions, parent: Process | null) {
     super(sys, pid, opts, parent);
+    // x86: PROT_WRITE or PROT_EXEC alone still lets a read through (access_error).
+    this.map.modflags(MAP_READ_IMPLIED, 0);
     const ps = sys.pageSize;
     if (parent instanceof LinuxProcess) {
       this.mmapBase = parent.mmapBase;
@@ -282,7 +285,8 @@ export class LinuxProcess extends Process {
     let cow = 0;
     if (file !== undefined) {
       object = this.sys._vnodeObject(file.vnode, file.path);
-      if (!shared) cow |= MAP_COPY_ON_WRITE;
+      // A shared vma stays shared in a fork child (dup_mmap copies no VM_SHARED page).
+      cow |= shared ? MAP_INHERIT_SHARE : MAP_COPY_ON_WRITE;
     } else if (shared) {
       object = this.#shmObject(size);
       cow |= MAP_INHERIT_SHARE;
@@ -937,7 +941,7 @@ export class LinuxProcess extends Process {
       object = this.#bottom(e.object);
       object.reference();
       offset = this.#bottomOffset(e) + (start - e.start);
-      if (!shared) cow = MAP_COPY_ON_WRITE;
+      cow = shared ? MAP_INHERIT_SHARE : MAP_COPY_ON_WRITE;
     } else if (shared) {
       // shmem grows: the new part is a further object shared the same way.
       object = this.#shmObject(end - start);
