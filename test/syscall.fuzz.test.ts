@@ -57,7 +57,7 @@
  *    prologue), for which the deep-equal is replaced by the audit:
  *    - Linux mprotect EACCES / ENOMEM: applied vma by vma up to the failing vma or hole;
  *    - Linux madvise ENOMEM: every mapped part is advised, then the hole is reported;
- *      EFAULT (MADV_POPULATE_READ/WRITE): pages before the failing one were populated;
+ *      EINVAL / EFAULT (MADV_POPULATE_READ/WRITE): pages before the failing one were populated;
  *    - Linux mremap ENOMEM: the shrink (and MREMAP_FIXED's unmapping of the target) happens
  *      before the move can fail;
  *    - Linux msync ENOMEM / EBUSY: the vmas before the hole (or the locked vma) are written
@@ -191,7 +191,9 @@ const CHANGES_BEFORE_FAILING: Record<Pers, Readonly<Record<string, readonly stri
   },
   linux: {
     mprotect: ["EACCES", "ENOMEM"],
-    madvise: ["ENOMEM", "EFAULT"],
+    // MADV_POPULATE_* populates vma by vma and stops at a hole (ENOMEM), a vma without the
+    // access (EINVAL) or a failing fault (EFAULT), keeping what it populated.
+    madvise: ["ENOMEM", "EFAULT", "EINVAL"],
     mremap: ["ENOMEM"],
     msync: ["ENOMEM", "EBUSY"],
     mlockall: ["EAGAIN"],
