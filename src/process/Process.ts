@@ -825,8 +825,9 @@ export class Process {
     if (!this.map.lookupEntry(start).found) throw this._err(sc, "ENOMEM", "addr is not mapped");
     // Holes first (the kernel stops at the first one): the result is allocated only for a
     // range that is mapped whole, and a range too long for one array is refused.
+    const entries = this._entriesIn(start, end);
     let at = start;
-    for (const e of this._entriesIn(start, end)) {
+    for (const e of entries) {
       if (e.start > at) break;
       at = e.end;
     }
@@ -836,21 +837,21 @@ export class Process {
     const out = new Uint8Array((end - start) / ps);
     const mem = this.sys.mem;
     let i = 0;
-    for (let va = start; va < end; va += ps, i++) {
-      const r = this.map.lookupEntry(va);
-      if (!r.found) throw this._err(sc, "ENOMEM", "unmapped page");
-      const e = r.entry!;
-      const pte = this.pmap.extract(va);
-      let v = 0;
-      if (pte !== 0) {
-        v = 1;
-        if ((pte & PTE_A) !== 0) v |= 2;
-        if ((pte & PTE_M) !== 0 || (mem.flags[pte >>> 8] & PG_DIRTY) !== 0) v |= 4;
-      } else if (e.object !== null) {
-        const o = e.object.lookupChain((va - e.start + e.offset) / ps);
-        if (o !== null) v = 1;
+    for (const e of entries) {
+      const hi = Math.min(end, e.end);
+      for (let va = Math.max(start, e.start); va < hi; va += ps, i++) {
+        const pte = this.pmap.extract(va);
+        let v = 0;
+        if (pte !== 0) {
+          v = 1;
+          if ((pte & PTE_A) !== 0) v |= 2;
+          if ((pte & PTE_M) !== 0 || (mem.flags[pte >>> 8] & PG_DIRTY) !== 0) v |= 4;
+        } else if (e.object !== null) {
+          const o = e.object.lookupChain((va - e.start + e.offset) / ps);
+          if (o !== null) v = 1;
+        }
+        out[i] = v;
       }
-      out[i] = v;
     }
     return out;
   }
