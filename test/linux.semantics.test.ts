@@ -45,3 +45,125 @@ it("linux: a MAP_SHARED file mapping stays shared with a fork child, grown or no
   p.exit();
   sys.audit();
 });
+
+const PS = 4096;
+const RW = L.PROT_READ | L.PROT_WRITE;
+const ANON = L.MAP_PRIVATE | L.MAP_ANONYMOUS;
+
+function fault(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof MemoryFault) return `${e.signal}/${e.code}`;
+    throw e;
+  }
+  return "none";
+}
+
+it("linux: a shared anonymous mmap ignores its offset; mremap growing it SIGBUSes past the shmem object", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 2 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS, -1, 0x100000);
+  p.write8(a + PS, 7);
+  expect(p.maps().find((m) => m.start === a)?.offset).toBe(0);
+  sys.audit();
+  // Shrink, then grow back: the page the shrink left in the object comes back.
+  expect(p.mremap(a, 2 * PS, PS, 0)).toBe(a);
+  expect(p.mremap(a, PS, 3 * PS, 0)).toBe(a);
+  expect(p.read8(a + PS)).toBe(7);
+  expect(fault(() => p.read8(a + 2 * PS))).toBe("SIGBUS/BUS_ADRERR");
+  sys.audit();
+  p.exit();
+  sys.audit();
+});
+
+it("linux: MREMAP_DONTUNMAP of a private file mapping leaves the old range reading the file", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const file = new MemoryFile(new Uint8Array(2 * PS).fill(9));
+  const fd = p.fds.open(file, "rw", "/data/f");
+  const a = p.mmap(0, 2 * PS, RW, L.MAP_PRIVATE, fd, 0);
+  p.write8(a, 1); // a private copy
+  const b = p.mremap(a, 2 * PS, 2 * PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP);
+  expect(b).not.toBe(a);
+  expect(p.read8(b)).toBe(1); // the private page moved
+  expect(p.read8(a)).toBe(9); // the old range reads the file again
+  const old = p.maps().filter((m) => m.start >= a && m.end <= a + 2 * PS);
+  expect(old.map((m) => m.kind)).toEqual(["vnode"]);
+  // One vma still: an mremap over all of it is not refused as crossing vmas.
+  expect(p.mremap(a, 2 * PS, 2 * PS, L.MREMAP_MAYMOVE)).toBeGreaterThan(0);
+  sys.audit();
+});
+
+it("linux: mremap_to checks new_address also without MREMAP_FIXED, before the old range", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, PS, RW, ANON);
+  let code = "";
+  try {
+    p.mremap(a, PS, PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP, a + 0x10000 + 5);
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
+  expect(code).toBe("EINVAL");
+});
+
+it("linux: a fault just below a MAP_GROWSDOWN mapping grows it; the stack guard gap stops it", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const top = 0x7000_0000_0000;
+  const s = p.mmap(top - 4 * PS, 4 * PS, RW, ANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+  p.write32(s - 3 * PS, 0xabcd);
+  expect(p.read32(s - 3 * PS)).toBe(0xabcd);
+  const m = p.maps().filter((e) => e.end <= top && e.end > s - 4 * PS);
+  expect(m[0].start).toBe(s - 3 * PS);
+  // A PROT_NONE grows-down vma grows too, then the access is refused.
+  const n = p.mmap(top - 0x100000000, PS, L.PROT_NONE, ANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+  expect(fault(() => p.read8(n - PS))).toBe("SIGSEGV/SEGV_ACCERR");
+  expect(p.maps().some((e) => e.start === n - PS)).toBe(true);
+  // An accessible mapping within stack_guard_gap (256 pages) below stops the growth.
+  const g = p.mmap(top - 0x200000000, PS, RW, ANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+  p.mmap(g - 300 * PS, PS, RW, ANON | L.MAP_FIXED);
+  expect(fault(() => p.read8(g - 100 * PS))).toBe("SIGSEGV/SEGV_MAPERR");
+  sys.audit();
+  const f = new VmSystem({ personality: "freebsd" }).createProcess();
+  expect(fault(() => f.read8(0x10000000))).toBe("SIGSEGV/SEGV_MAPERR");
+});
+
+it("linux: MADV_FREE refuses a written private file mapping (its shadow hides the file)", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const fd = p.fds.open(new MemoryFile(PS), "rw", "/data/f");
+  const a = p.mmap(0, PS, RW, L.MAP_PRIVATE, fd, 0);
+  p.write8(a, 1);
+  let code = "";
+  try {
+    p.madvise(a, PS, L.MADV_FREE);
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
+  expect(code).toBe("EINVAL");
+});
+
+it("linux: MADV_DONTFORK and MADV_WIPEONFORK are independent; DONTFORK wins at fork", () => {
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 2 * PS, RW, ANON);
+  p.write8(a, 5);
+  p.write8(a + PS, 6);
+  p.madvise(a, 2 * PS, L.MADV_WIPEONFORK);
+  p.madvise(a, PS, L.MADV_DONTFORK);
+  const c1 = p.fork();
+  expect(fault(() => c1.read8(a))).toBe("SIGSEGV/SEGV_MAPERR");
+  expect(c1.read8(a + PS)).toBe(0);
+  // DOFORK gives the wipe back; KEEPONFORK then keeps the contents.
+  p.madvise(a, PS, L.MADV_DOFORK);
+  const c2 = p.fork();
+  expect(c2.read8(a)).toBe(0);
+  p.madvise(a, PS, L.MADV_DONTFORK);
+  p.madvise(a, PS, L.MADV_KEEPONFORK);
+  p.madvise(a, PS, L.MADV_DOFORK);
+  const c3 = p.fork();
+  expect(c3.read8(a)).toBe(5);
+  sys.audit();
+});

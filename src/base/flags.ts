@@ -30,6 +30,12 @@ export const MAP_ENTRY_STACK_GAP_UP = 0x00040000;
 export const MAP_ENTRY_HEADER = 0x00080000;
 export const MAP_ENTRY_SPLIT_BOUNDARY_MASK = 0x00300000;
 export const MAP_ENTRY_SPLIT_BOUNDARY_SHIFT = 20;
+/**
+ * Not FreeBSD's: the Linux personality's VM_WIPEONFORK on an entry whose inheritance is
+ * VM_INHERIT_NONE (VM_DONTCOPY). Linux keeps the two flags apart and DONTCOPY wins at fork;
+ * the entry's inheritance says NONE and this bit remembers the wipe for a later MADV_DOFORK.
+ */
+export const MAP_ENTRY_WIPE_HELD = 0x00400000;
 
 /** An entry with any of these never absorbs its predecessor. */
 export const MAP_ENTRY_NOMERGE_MASK =

@@ -136,7 +136,7 @@ import {
 } from "../base/prot.js";
 import { GapTree } from "../ds/GapTree.js";
 import { MapLock } from "../lock/MapLock.js";
-import { OBJ_COLORED, OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
+import { OBJ_COLORED, OBJ_ONEMAPPING, OBJ_SHM, type ObjectContext, VmObject } from "../object/VmObject.js";
 import type { MapPmap } from "../pmap/MapPmap.js";
 import { VM_FAULT_READ_AHEAD_INIT, VmMapEntry } from "./VmMapEntry.js";
 
@@ -2146,6 +2146,7 @@ export class VmMap {
       if (
         e.object !== null &&
         e.object.isAnon &&
+        (e.object.flags & OBJ_SHM) === 0 &&
         e.offset + (e.end - e.start) > e.object.size * this.pageSize
       )
         panic(who, `entry beyond its anonymous object at ${e.start}`);

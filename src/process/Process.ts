@@ -956,6 +956,7 @@ export class Process {
         page >= this.map.max
           ? KERN_INVALID_ADDRESS
           : vmFault(this.#fc, this.map, this.pmap, page, access, 0);
+      if (rv === KERN_INVALID_ADDRESS && this._expandStack(page)) continue;
       if (rv !== KERN_SUCCESS) throw this.#signal(rv, addr, access);
     }
     throw new Error(`vm_fault: no progress at 0x${addr.toString(16)}`);
@@ -1277,6 +1278,14 @@ export class Process {
     const page = va - (va % this._ps);
     if (this.pmap.fill(page, access) >= 0) return true;
     return vmFault(this.#fc, this.map, this.pmap, page, access, 0) === KERN_SUCCESS;
+  }
+
+  /**
+   * @internal A fault found no entry at `page`: may the personality grow a stack down to it?
+   * FreeBSD grows its stacks in vm_map_lookup (stack gap entries), so here: never.
+   */
+  protected _expandStack(_page: number): boolean {
+    return false;
   }
 
   /** @internal Marks an entry grows-down (Linux MAP_GROWSDOWN, an exec image's [stack]). */

@@ -33,6 +33,7 @@ import {
   MAP_ENTRY_COW,
   MAP_ENTRY_GROWS_DOWN,
   MAP_ENTRY_USER_WIRED,
+  MAP_ENTRY_WIPE_HELD,
   MAP_INHERIT_SHARE,
   MAP_READ_IMPLIED,
   MAP_STACK_GROWS_DOWN,
@@ -292,7 +293,9 @@ export class LinuxProcess extends Process {
       cow |= MAP_INHERIT_SHARE;
     }
     if ((flags & L.MAP_GROWSDOWN) !== 0) cow |= MAP_STACK_GROWS_DOWN;
-    this.#insert(sc, object, offset, at, size, p, maxprot, cow);
+    // do_mmap ignores the offset of an anonymous mapping (shmem starts at 0, private anonymous
+    // memory has no object to index).
+    this.#insert(sc, object, anon ? 0 : offset, at, size, p, maxprot, cow);
     if ((flags & L.MAP_GROWSDOWN) !== 0) this.#markGrowsDown(at, at + size);
     if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
       this.map.wire(at, at + size, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
@@ -545,35 +548,77 @@ export class LinuxProcess extends Process {
         if (locked) throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
         return;
       case L.MADV_FREE:
-        if (locked || this.#isShared(e) || (e.object !== null && e.object.type === "vnode"))
+        if (
+          locked ||
+          this.#isShared(e) ||
+          (e.object !== null && this.#bottom(e.object).type === "vnode")
+        )
           throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
         return;
       case L.MADV_REMOVE:
         if (!this.#isShared(e)) throw this._err(sc, "EINVAL", "MADV_REMOVE needs shared memory");
         return;
       case L.MADV_WIPEONFORK:
-        if (this.#isShared(e) || (e.object !== null && e.object.type === "vnode"))
+        if (this.#isShared(e) || (e.object !== null && this.#bottom(e.object).type === "vnode"))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
     }
+  }
+
+  /**
+   * Gives [s, t), just mapped afresh, the Linux attributes of the vma it continues: its
+   * inheritance (VM_DONTCOPY, VM_WIPEONFORK, both) and VM_GROWSDOWN.
+   */
+  #copyAttrs(s: number, t: number, inh: number, eflags: number): void {
+    if ((eflags & MAP_ENTRY_WIPE_HELD) !== 0) this.#inheritHeld(s, t, inh, true);
+    else if (inh !== VM_INHERIT_COPY && inh !== VM_INHERIT_SHARE) this.map.inherit(s, t, inh);
+    if ((eflags & MAP_ENTRY_GROWS_DOWN) !== 0) this.#markGrowsDown(s, t);
+  }
+
+  /** Sets the inheritance of [s, t) (an entry's part) and its held VM_WIPEONFORK bit. */
+  #inheritHeld(s: number, t: number, inh: number, held: boolean): void {
+    this.map.inherit(s, t, inh);
+    this.map.lock();
+    const inRange = [...this.#entriesIn(s, t)];
+    for (const e of inRange) {
+      this.map.clipStart(e, s);
+      this.map.clipEnd(e, t);
+      e.eflags = held ? e.eflags | MAP_ENTRY_WIPE_HELD : e.eflags & ~MAP_ENTRY_WIPE_HELD;
+    }
+    for (const e of inRange) this.map.simplifyEntry(e);
+    this.map.unlock();
   }
 
   #advise(e: VmMapEntry, s: number, t: number, advice: number): void {
     const shared = this.#isShared(e);
     switch (advice) {
       case L.MADV_DONTFORK:
-        this.map.inherit(s, t, VM_INHERIT_NONE);
+        // VM_DONTCOPY; a VM_WIPEONFORK entry keeps its wipe for a later MADV_DOFORK.
+        if (e.inheritance === VM_INHERIT_ZERO) this.#inheritHeld(s, t, VM_INHERIT_NONE, true);
+        else if (e.inheritance !== VM_INHERIT_NONE) this.map.inherit(s, t, VM_INHERIT_NONE);
         return;
       case L.MADV_DOFORK:
-      case L.MADV_KEEPONFORK:
-        if (
-          (advice === L.MADV_DOFORK && e.inheritance === VM_INHERIT_NONE) ||
-          (advice === L.MADV_KEEPONFORK && e.inheritance === VM_INHERIT_ZERO)
-        )
-          this.map.inherit(s, t, shared ? VM_INHERIT_SHARE : VM_INHERIT_COPY);
+        if (e.inheritance === VM_INHERIT_NONE)
+          this.#inheritHeld(
+            s,
+            t,
+            (e.eflags & MAP_ENTRY_WIPE_HELD) !== 0
+              ? VM_INHERIT_ZERO
+              : shared
+                ? VM_INHERIT_SHARE
+                : VM_INHERIT_COPY,
+            false,
+          );
         return;
       case L.MADV_WIPEONFORK:
-        this.map.inherit(s, t, VM_INHERIT_ZERO);
+        if (e.inheritance === VM_INHERIT_NONE) this.#inheritHeld(s, t, VM_INHERIT_NONE, true);
+        else this.map.inherit(s, t, VM_INHERIT_ZERO);
+        return;
+      case L.MADV_KEEPONFORK:
+        if (e.inheritance === VM_INHERIT_ZERO)
+          this.map.inherit(s, t, shared ? VM_INHERIT_SHARE : VM_INHERIT_COPY);
+        else if ((e.eflags & MAP_ENTRY_WIPE_HELD) !== 0)
+          this.#inheritHeld(s, t, VM_INHERIT_NONE, false);
         return;
       case L.MADV_DONTNEED:
         if (shared) this.pmap.remove(s, t);
@@ -644,7 +689,7 @@ export class LinuxProcess extends Process {
     const prot = e.protection;
     const max = e.maxProtection;
     const inh = e.inheritance;
-    const growsDown = this.#growsDown(e);
+    const eflags = e.eflags;
     let object: VmObject | null = null;
     let offset = 0;
     let cow = 0;
@@ -658,8 +703,7 @@ export class LinuxProcess extends Process {
     this.map.remove(s, t);
     const rv = this.map.fixed(object, offset, s, t - s, prot, max, cow);
     if (rv !== KERN_SUCCESS) object?.deallocate();
-    if (inh !== VM_INHERIT_COPY) this.map.inherit(s, t, inh);
-    if (growsDown) this.#markGrowsDown(s, t);
+    this.#copyAttrs(s, t, inh, eflags);
   }
 
   #bottom(o: VmObject): VmObject {
@@ -670,8 +714,13 @@ export class LinuxProcess extends Process {
 
   /** Byte offset in the chain's last object of the entry's start. */
   #bottomOffset(e: VmMapEntry): number {
-    let off = e.offset;
-    for (let o = e.object; o !== null && o.backingObject !== null; o = o.backingObject)
+    return this.#bottomOffsetOf(e.object, e.offset);
+  }
+
+  /** Byte offset in the last object of `object`'s chain of `offset` in `object`. */
+  #bottomOffsetOf(object: VmObject | null, offset: number): number {
+    let off = offset;
+    for (let o = object; o !== null && o.backingObject !== null; o = o.backingObject)
       off += o.backingObjectOffset;
     return off;
   }
@@ -776,28 +825,35 @@ export class LinuxProcess extends Process {
     const vma = this.#vma(oldAddr);
     if (vma === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
     if ((flags & (FIXED | DONTUNMAP)) !== 0) {
+      // mremap_to: new_address is checked with or without MREMAP_FIXED (without it, it is the
+      // placement hint); the destination and the shrunk tail are unmapped before the old
+      // range's vma checks, so a refusal after that point leaves them unmapped, as in Linux.
       let dst = newAddr;
-      if ((flags & FIXED) !== 0) {
-        if (dst % ps !== 0) throw this._err(sc, "EINVAL", "new_address not page aligned");
-        if (newLen > task || dst > task - newLen)
-          throw this._err(sc, "EINVAL", "new range beyond the address space");
-        if (dst < oldAddr + oldLen && oldAddr < dst + newLen)
-          throw this._err(sc, "EINVAL", "old and new ranges overlap");
-      }
-      this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen);
-      if ((flags & FIXED) !== 0) {
-        if (this.#vma(dst) === null && !this.#overlaps(dst, dst + newLen)) {
-          /* nothing to unmap */
-        } else this.map.remove(dst, dst + newLen);
-      }
+      if (dst % ps !== 0) throw this._err(sc, "EINVAL", "new_address not page aligned");
+      if (newLen > task || dst > task - newLen)
+        throw this._err(sc, "EINVAL", "new range beyond the address space");
+      if (dst < oldAddr + oldLen && oldAddr < dst + newLen)
+        throw this._err(sc, "EINVAL", "old and new ranges overlap");
+      if ((flags & FIXED) !== 0 && this.#overlaps(dst, dst + newLen))
+        this.map.remove(dst, dst + newLen);
       let len = oldLen;
       if (oldLen > newLen) {
         this.map.remove(oldAddr + newLen, oldAddr + oldLen);
         len = newLen;
       }
-      if ((flags & FIXED) === 0) {
-        dst = this.#placeMove(sc, vma, oldAddr, newLen);
+      const v = this.#vma(oldAddr);
+      if (v === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
+      this.#resizeCheck(sc, v, oldAddr, len, newLen);
+      if ((flags & DONTUNMAP) !== 0) {
+        // The old range stays mapped: may_expand_vm for its pages.
+        if (this.map.size + len > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+        const e = v.first;
+        if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
+          this.#dataLimit(sc, len);
       }
+      if ((flags & FIXED) === 0) dst = this.#placeMove(sc, v, oldAddr, newLen, dst);
+      else if (dst < LINUX_MMAP_MIN_ADDR && !this.privileged)
+        throw this._err(sc, "EPERM", "below vm.mmap_min_addr"); // get_unmapped_area
       return this.#move(sc, oldAddr, len, newLen, dst, (flags & DONTUNMAP) !== 0);
     }
     if (oldLen >= newLen) {
@@ -832,12 +888,15 @@ export class LinuxProcess extends Process {
       throw this._err(sc, "ENOMEM", "RLIMIT_AS");
   }
 
-  /** Rule 6 of LINUX-PLACEMENT: searched as an mmap with no hint, the old mapping in place. */
-  #placeMove(sc: string, vma: Vma, oldAddr: number, newLen: number): number {
+  /**
+   * Rule 6 of LINUX-PLACEMENT: searched as an mmap with no hint (mremap_to without
+   * MREMAP_FIXED: new_address as the hint), the old mapping in place.
+   */
+  #placeMove(sc: string, vma: Vma, oldAddr: number, newLen: number, hint = 0): number {
     const e = vma.first;
     const file = e.object !== null && this.#bottom(e.object).type === "vnode";
     const at = this.placement.place(this.map, {
-      hint: 0,
+      hint,
       length: newLen,
       offset: file ? this.#bottomOffset(e) + (oldAddr - e.start) : 0,
       file,
@@ -887,19 +946,18 @@ export class LinuxProcess extends Process {
     }
     for (const p of parts) p.object?.reference();
     let last: VmMapEntry | null = null;
-    for (const p of parts) {
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
       const at = dst + (p.from - src);
       let cow = 0;
       if ((p.eflags & MAP_ENTRY_COW) !== 0) cow |= MAP_COPY_ON_WRITE;
       if (p.shared || p.inh === VM_INHERIT_SHARE) cow |= MAP_INHERIT_SHARE;
       const rv = this.map.fixed(p.object, p.offset, at, p.to - p.from, p.prot, p.max, cow);
       if (rv !== KERN_SUCCESS) {
-        p.object?.deallocate();
+        for (let j = i; j < parts.length; j++) parts[j].object?.deallocate();
         throw this._err(sc, "ENOMEM", `vm_map_fixed: ${rv}`);
       }
-      if (p.inh !== VM_INHERIT_COPY && p.inh !== VM_INHERIT_SHARE)
-        this.map.inherit(at, at + (p.to - p.from), p.inh);
-      if ((p.eflags & MAP_ENTRY_GROWS_DOWN) !== 0) this.#markGrowsDown(at, at + (p.to - p.from));
+      this.#copyAttrs(at, at + (p.to - p.from), p.inh, p.eflags);
       last = this.map.lookupEntry(at).entry;
     }
     // Source gone (or emptied) before the new tail is added.
@@ -907,17 +965,29 @@ export class LinuxProcess extends Process {
     if (keep) {
       for (const p of parts) {
         this.map.remove(p.from, p.to);
-        // A shared mapping keeps mapping the same memory; a private one is left empty.
-        const keepObject = p.shared ? p.object : null;
+        // A shared mapping keeps mapping the same memory; a private one loses its pages: an
+        // anonymous one is left empty (zero fill), a file one reads the file again.
+        let keepObject: VmObject | null = null;
+        let keepOffset = 0;
+        let keepCow = 0;
+        if (p.shared) {
+          keepObject = p.object;
+          keepOffset = p.offset;
+          keepCow = MAP_INHERIT_SHARE;
+        } else if (p.object !== null && this.#bottom(p.object).type === "vnode") {
+          keepObject = this.#bottom(p.object);
+          keepOffset = this.#bottomOffsetOf(p.object, p.offset);
+          keepCow = MAP_COPY_ON_WRITE;
+        }
         keepObject?.reference();
         const rv = this.map.fixed(
           keepObject,
-          p.shared ? p.offset : 0,
+          keepOffset,
           p.from,
           p.to - p.from,
           p.prot,
           p.max,
-          p.shared ? MAP_INHERIT_SHARE : 0,
+          keepCow,
         );
         kassertOk(rv);
       }
@@ -942,22 +1012,60 @@ export class LinuxProcess extends Process {
       object.reference();
       offset = this.#bottomOffset(e) + (start - e.start);
       cow = shared ? MAP_INHERIT_SHARE : MAP_COPY_ON_WRITE;
-    } else if (shared) {
-      // shmem grows: the new part is a further object shared the same way.
-      object = this.#shmObject(end - start);
+    } else if (shared && e.object !== null && (e.object.flags & OBJ_SHM) !== 0) {
+      // The vma grows over the same shmem object, whose size does not change: pages past it
+      // raise SIGBUS (shmem_fault beyond i_size), pages a shrink left in it come back.
+      object = e.object;
+      object.reference();
+      offset = e.offset + (start - e.start);
       cow = MAP_INHERIT_SHARE;
     }
     const inh = e.inheritance;
     const prot = e.protection;
     const max = e.maxProtection;
-    const growsDown = this.#growsDown(e);
+    const eflags = e.eflags;
     const rv = this.map.fixed(object, offset, start, end - start, prot, max, cow);
     if (rv !== KERN_SUCCESS) {
       object?.deallocate();
       throw this._err("mremap", "ENOMEM", `vm_map_fixed: ${rv}`);
     }
-    if (inh !== VM_INHERIT_COPY && inh !== VM_INHERIT_SHARE) this.map.inherit(start, end, inh);
-    if (growsDown) this.#markGrowsDown(start, end);
+    this.#copyAttrs(start, end, inh, eflags);
+  }
+
+  /**
+   * lock_mm_and_find_vma's expand_stack for a fault at unmapped `page`: the vma above grows
+   * down to it when it is VM_GROWSDOWN, the page is not below mmap_min_addr, no accessible vma
+   * that does not grow down ends within stack_guard_gap below it, and the grown vma fits
+   * RLIMIT_STACK, RLIMIT_AS and, when locked, RLIMIT_MEMLOCK (acct_stack_growth). The new part
+   * takes the vma's protection, inheritance and lock (a locked vma's new pages are populated).
+   */
+  protected override _expandStack(page: number): boolean {
+    const r = this.map.lookupEntry(page);
+    if (r.found) return false;
+    const below = r.entry;
+    const above = below !== null ? below.next : (this.map.entries().next().value ?? null);
+    if (above === null || !this.#growsDown(above)) return false;
+    if (page < LINUX_MMAP_MIN_ADDR && !this.privileged) return false;
+    const ps = this._ps;
+    if (
+      below !== null &&
+      !this.#growsDown(below) &&
+      (below.protection & VM_PROT_ALL) !== 0 &&
+      page - below.end < STACK_GUARD_PAGES * ps
+    )
+      return false;
+    const grow = above.start - page;
+    const vma = this.#vma(above.start)!;
+    if (vma.end - page > this._rlimits[this._rl.stack].soft) return false;
+    if (this.map.size + grow > this._limits.vmem) return false;
+    const locked = (above.eflags & MAP_ENTRY_USER_WIRED) !== 0;
+    if (locked && !this.privileged && this.pmap.wired * ps + grow > this._limits.memlock)
+      return false;
+    const rv = this.map.fixed(null, 0, page, grow, above.protection, above.maxProtection, 0);
+    if (rv !== KERN_SUCCESS) return false;
+    this.#copyAttrs(page, above.start, above.inheritance, above.eflags);
+    if (locked) this.map.wire(page, above.start, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    return true;
   }
 
   /**
@@ -978,6 +1086,7 @@ export class LinuxProcess extends Process {
     if (a.end !== b.start) return false;
     if (a.protection !== b.protection || a.maxProtection !== b.maxProtection) return false;
     if (a.inheritance !== b.inheritance) return false;
+    if (((a.eflags ^ b.eflags) & MAP_ENTRY_WIPE_HELD) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
     const fa = a.object !== null && this.#bottom(a.object).type === "vnode";
