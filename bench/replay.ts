@@ -5,12 +5,20 @@
  * (process.cpuUsage), best of the rounds, since on a shared machine interference only ever
  * slows a round down.
  *
+ * "calls only" is the time inside the replayed memory system calls (mmap, munmap, mprotect,
+ * madvise, mremap, brk), without the system's creation, the exec images, forks, exits and the
+ * final comparisons: replay() sums performance.now() around each call (a CPU clock per call
+ * would cost more than a call). The clock's own cost, measured here, is subtracted. It is the
+ * fastest replay of all rounds (wall time: a slower one was interrupted).
+ *
  *   npm run bench:replay            (compiles with tsc, then runs the JavaScript)
+ *   BENCH_ROUNDS=3 BENCH_TRACES=py_alloc npm run bench:replay
  */
 
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { replay } from "../cli/replay.js";
 import { parseStrace } from "../cli/trace.js";
 
@@ -31,14 +39,30 @@ function cpu(fn: () => void, minMs = 200): number {
   return dt / n;
 }
 
+/** Cost of one performance.now() inside a timed interval (ms), for subtraction. */
+function clockCost(): number {
+  let b = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 20; r++) {
+    let sum = 0;
+    for (let i = 0; i < 1000; i++) {
+      const t0 = performance.now();
+      sum += performance.now() - t0;
+    }
+    b = Math.min(b, sum / 1000);
+  }
+  return b;
+}
+
 function best(fn: () => void): number {
   let b = Number.POSITIVE_INFINITY;
   for (let r = 0; r < ROUNDS; r++) b = Math.min(b, cpu(fn));
   return b;
 }
 
+const CLOCK = clockCost();
 const rows: string[] = [];
-for (const name of ["gcc_compile", "py_alloc", "sh_pipeline"]) {
+const TRACES = (process.env.BENCH_TRACES ?? "gcc_compile,py_alloc,sh_pipeline").split(",");
+for (const name of TRACES) {
   const dir = join(ROOT, "traces", name);
   const text = readFileSync(join(dir, "strace.log"), "utf8");
   const mapsFiles = readdirSync(join(dir, "maps")).map((f) => `maps/${f}`);
@@ -48,11 +72,18 @@ for (const name of ["gcc_compile", "py_alloc", "sh_pipeline"]) {
   const calls = ops.filter((o) => o.op !== "exec" && o.op !== "fork" && o.op !== "exit").length;
   const parseMs = best(() => parseStrace(text, mapsFiles));
   const replayMs = best(() => replay(ops, { readMaps }));
+  let callsMs = Number.POSITIVE_INFINITY;
+  let replayed = 0;
+  best(() => {
+    const r = replay(ops, { readMaps, clock: () => performance.now() });
+    callsMs = Math.min(callsMs, r.callMs - r.calls * CLOCK);
+    replayed = r.calls;
+  });
   const predictMs = best(() => replay(ops, { readMaps, predict: true }));
   const bothMs = best(() => replay(parseStrace(text, mapsFiles).ops, { readMaps }));
   const rate = (n: number, ms: number) => Math.round((n / ms) * 1000).toLocaleString("en-US");
   rows.push(
-    `| ${name} | ${ops.length} (${calls} memory calls) | ${parseMs.toFixed(2)} ms · ${rate(ops.length, parseMs)}/s | ${replayMs.toFixed(2)} ms · ${rate(ops.length, replayMs)}/s | ${predictMs.toFixed(2)} ms · ${rate(ops.length, predictMs)}/s | ${bothMs.toFixed(2)} ms · ${rate(ops.length, bothMs)}/s |`,
+    `| ${name} | ${ops.length} (${calls} memory calls) | ${parseMs.toFixed(2)} ms · ${rate(ops.length, parseMs)}/s | ${(callsMs * 1000).toFixed(1)} µs · ${rate(replayed, callsMs)}/s | ${replayMs.toFixed(2)} ms · ${rate(ops.length, replayMs)}/s | ${predictMs.toFixed(2)} ms · ${rate(ops.length, predictMs)}/s | ${bothMs.toFixed(2)} ms · ${rate(ops.length, bothMs)}/s |`,
   );
   process.stderr.write(`${name} done\n`);
 }
@@ -61,8 +92,10 @@ process.stdout.write(
   `Replay throughput: ${cpus[0]?.model ?? "?"} (${cpus.length} cores), Node ${process.version}, load ${os
     .loadavg()
     .map((l) => l.toFixed(1))
-    .join(" ")}; CPU time, best of ${ROUNDS} rounds\n\n` +
-    "| trace | operations | parse only | replay only (kernel addresses) | replay --predict | parse + replay |\n" +
-    "|---|---|---|---|---|---|\n" +
+    .join(
+      " ",
+    )}; CPU time, best of ${ROUNDS} rounds; clock cost ${(CLOCK * 1e6).toFixed(0)} ns subtracted per call\n\n` +
+    "| trace | operations | parse only | calls only (memory calls/s) | replay only (kernel addresses) | replay --predict | parse + replay |\n" +
+    "|---|---|---|---|---|---|---|\n" +
     `${rows.join("\n")}\n`,
 );

@@ -1178,10 +1178,13 @@ export class VmMap {
 
   #delete(start: number, end: number): KernReturn {
     if (start >= end) return KERN_SUCCESS;
+    // Nothing mapped in [start, end) (e.g. mmap at a free address): nothing to clip or delete.
+    const first = this.#firstAtOrAbove(start);
+    if (first === null || first.start >= end) return KERN_SUCCESS;
     let rv = this.#checkClips(start, end);
     if (rv !== KERN_SUCCESS) return rv;
     // Another thread's system wiring would make FreeBSD sleep; nothing else runs here.
-    for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
+    for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
       if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0)
         return KERN_FAILURE;
     let entry = this.#lookupClipStart(start);
