@@ -86,6 +86,12 @@ export interface ReplayOptions {
   readMaps: (name: string) => string | null;
   /** Called every so many ops with (done, total), for progress display. */
   progress?: (done: number, total: number) => void;
+  /**
+   * A clock in milliseconds (e.g. performance.now): when given, the time spent in the replayed
+   * system calls alone (mmap, munmap, mprotect, madvise, mremap, brk: not exec images, forks,
+   * exits or comparisons) is summed into {@link ReplayResult.callMs}.
+   */
+  clock?: () => number;
 }
 
 /** One address space of the replay. */
@@ -121,6 +127,9 @@ export interface ReplayResult {
   /** --predict: kernel addresses reproduced of those the policy chose. */
   placement: { hits: number; total: number; misses: string[] };
   stats: ReturnType<VmSystem["stats"]>;
+  /** Memory system calls applied, and their summed time by `opts.clock` (0 without a clock). */
+  calls: number;
+  callMs: number;
 }
 
 interface Space {
@@ -148,9 +157,17 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
   const placement = { hits: 0, total: 0, misses: [] as string[] };
   let applied = 0;
   let skipped = 0;
+  let calls = 0;
+  let callMs = 0;
+  const clock = opts.clock;
 
-  const diverge = (op: TraceOp, what: string) =>
-    divergences.push(`line ${op.line} (${op.op}, pid ${op.pid}, ${op.as}): ${what}`);
+  const cx: CallContext = {
+    predict: opts.predict === true,
+    placement,
+    diverge: (op, what) =>
+      divergences.push(`line ${op.line} (${op.op}, pid ${op.pid}, ${op.as}): ${what}`),
+    heapUnset: new Set(),
+  };
 
   const snapshot = (sp: Space, truth: string | null): ReplaySpace => {
     const p = sp.proc;
@@ -192,7 +209,7 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
       }
       const sp: Space = {
         id: op.as,
-        proc: execImage(sys, parseProcMaps(text)),
+        proc: execImage(sys, parseProcMaps(text), cx.heapUnset),
         pids: new Set([op.pid]),
         seen: new Set([op.pid]),
         path: op.path,
@@ -246,7 +263,13 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
     }
     sp.ops++;
     applied++;
-    applyCall(sp.proc, op, opts.predict === true, placement, (w) => diverge(op, w));
+    calls++;
+    if (clock === undefined) applyCall(sp.proc, op, cx);
+    else {
+      const t0 = clock();
+      applyCall(sp.proc, op, cx);
+      callMs += clock() - t0;
+    }
     if (opts.paranoid) sys.audit();
   }
   if (opts.progress !== undefined) opts.progress(total, total);
@@ -254,11 +277,15 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
   const stats = sys.stats();
   sys.audit();
   finished.sort((a, b) => Number(a.id.slice(2)) - Number(b.id.slice(2)));
-  return { spaces: finished, applied, skipped, divergences, placement, stats };
+  return { spaces: finished, applied, skipped, divergences, placement, stats, calls, callMs };
 }
 
 /** Builds a space from an exec snapshot. */
-function execImage(sys: VmSystem, lines: ProcMapsLine[]): LinuxProcess {
+function execImage(
+  sys: VmSystem,
+  lines: ProcMapsLine[],
+  heapUnset: Set<LinuxProcess>,
+): LinuxProcess {
   const user = lines.filter((l) => l.end <= USER_TOP);
   let base: number | undefined;
   try {
@@ -296,151 +323,202 @@ function execImage(sys: VmSystem, lines: ProcMapsLine[]): LinuxProcess {
   return p;
 }
 
-/** Spaces whose break has not been learnt from the trace yet (first brk answer sets it). */
-const heapUnset = new WeakSet<LinuxProcess>();
-
 function errnoOf(e: unknown): string {
   if (e instanceof VmError) return e.code;
   throw e;
 }
 
-/** Applies one memory system call of the trace to `p`. */
-function applyCall(
-  p: LinuxProcess,
-  op: TraceOp,
-  predict: boolean,
-  placement: ReplayResult["placement"],
-  diverge: (what: string) => void,
-): void {
-  const failed = "errno" in op && op.errno !== null;
-  const expectFail = (what: () => unknown) => {
-    try {
-      const r = what();
-      diverge(`the kernel failed with ${(op as { errno: string }).errno}, vmspace succeeded`);
-      return r;
-    } catch (e) {
-      const code = errnoOf(e);
-      const want = (op as { errno: string }).errno;
-      if (code !== want && !(want === "EOPNOTSUPP" && code === "ENOTSUP"))
-        diverge(`the kernel failed with ${want}, vmspace with ${code}`);
-      return undefined;
-    }
-  };
-  const mustSucceed = (what: () => unknown): unknown => {
-    try {
-      return what();
-    } catch (e) {
-      diverge(`the kernel succeeded, vmspace failed with ${errnoOf(e)}`);
-      return undefined;
-    }
-  };
+/** What applyCall needs besides the call: one per replay. */
+interface CallContext {
+  predict: boolean;
+  placement: ReplayResult["placement"];
+  diverge: (op: TraceOp, what: string) => void;
+  /** Spaces whose break has not been learnt from the trace yet (first brk answer sets it). */
+  heapUnset: Set<LinuxProcess>;
+}
+
+/** A call that failed in the trace ended with `e` here (or with no error: `e` undefined). */
+function failedAs(cx: CallContext, op: TraceOp & { errno: string | null }, e: unknown): void {
+  const want = op.errno as string;
+  if (e === undefined) {
+    cx.diverge(op, `the kernel failed with ${want}, vmspace succeeded`);
+    return;
+  }
+  const code = errnoOf(e);
+  if (code !== want && !(want === "EOPNOTSUPP" && code === "ENOTSUP"))
+    cx.diverge(op, `the kernel failed with ${want}, vmspace with ${code}`);
+}
+
+/** A call that succeeded in the trace failed here with `e`. */
+function failedHere(cx: CallContext, op: TraceOp, e: unknown): void {
+  cx.diverge(op, `the kernel succeeded, vmspace failed with ${errnoOf(e)}`);
+}
+
+/**
+ * Applies one memory system call of the trace to `p`. Written without a closure per call
+ * (the replay's throughput is this function's).
+ */
+function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
   switch (op.op) {
     case "mmap": {
       const anon = (op.flags & L.MAP_ANONYMOUS) !== 0;
       const fd = anon ? -1 : openTraceFile(p, op.offset + op.length);
       try {
-        const fixed = (op.flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE)) !== 0;
-        if (failed) {
-          const r = expectFail(() => p.mmap(op.addr, op.length, op.prot, op.flags, fd, op.offset));
-          if (typeof r === "number") p.munmap(r, op.length);
-          return;
-        }
-        if (!fixed && predict) {
-          placement.total++;
-          const r = mustSucceed(() =>
-            p.mmap(op.addr, op.length, op.prot, op.flags, fd, op.offset),
-          ) as number | undefined;
-          if (r === op.result) {
-            placement.hits++;
-            return;
-          }
-          placement.misses.push(
-            `line ${op.line}: mmap(${hex(op.addr)}, ${hex(op.length)}): kernel ${hex(op.result)}, vmspace ${r === undefined ? "failed" : hex(r)}`,
-          );
-          if (r !== undefined) p.munmap(r, op.length);
-        }
-        const flags = fixed ? op.flags : op.flags | L.MAP_FIXED_NOREPLACE;
-        const r = mustSucceed(() =>
-          p.mmap(fixed ? op.addr : op.result, op.length, op.prot, flags, fd, op.offset),
-        );
-        if (r !== undefined && r !== op.result)
-          diverge(`mapped at ${hex(r as number)}, the kernel at ${hex(op.result)}`);
+        mmapCall(p, op, cx, fd);
       } finally {
         if (fd >= 0) p.fds.close(fd);
       }
       return;
     }
     case "munmap":
-      if (failed) expectFail(() => p.munmap(op.addr, op.length));
-      else mustSucceed(() => p.munmap(op.addr, op.length));
-      return;
     case "mprotect":
-      if (failed) expectFail(() => p.mprotect(op.addr, op.length, op.prot));
-      else mustSucceed(() => p.mprotect(op.addr, op.length, op.prot));
-      return;
-    case "madvise":
-      if (failed) expectFail(() => p.madvise(op.addr, op.length, op.advice));
-      else mustSucceed(() => p.madvise(op.addr, op.length, op.advice));
-      return;
-    case "mremap": {
-      const newAddr = op.newAddr ?? 0;
-      if (failed) {
-        expectFail(() => p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr));
+    case "madvise": {
+      const failed = op.errno !== null;
+      try {
+        if (op.op === "munmap") p.munmap(op.addr, op.length);
+        else if (op.op === "mprotect") p.mprotect(op.addr, op.length, op.prot);
+        else p.madvise(op.addr, op.length, op.advice);
+      } catch (e) {
+        if (failed) failedAs(cx, op, e);
+        else failedHere(cx, op, e);
         return;
       }
-      const moved = op.result !== op.oldAddr && (op.flags & L.MREMAP_FIXED) === 0;
-      if (moved && predict) {
-        placement.total++;
-        // The policy's choice is checked without committing to it: a prediction that differs
-        // is undone by moving the mapping on to the kernel's address below.
-        const r = mustSucceed(() =>
-          p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr),
-        ) as number | undefined;
-        if (r === op.result) {
-          placement.hits++;
-          return;
-        }
-        placement.misses.push(
-          `line ${op.line}: mremap(${hex(op.oldAddr)}, ${hex(op.oldSize)}, ${hex(op.newSize)}): kernel ${hex(op.result)}, vmspace ${r === undefined ? "failed" : hex(r)}`,
-        );
-        if (r === undefined) return;
-        mustSucceed(() =>
-          p.mremap(r, op.newSize, op.newSize, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, op.result),
-        );
-        return;
-      }
-      const r = moved
-        ? mustSucceed(() =>
-            p.mremap(
-              op.oldAddr,
-              op.oldSize,
-              op.newSize,
-              op.flags | L.MREMAP_MAYMOVE | L.MREMAP_FIXED,
-              op.result,
-            ),
-          )
-        : mustSucceed(() => p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr));
-      if (r !== undefined && r !== op.result)
-        diverge(`remapped to ${hex(r as number)}, the kernel to ${hex(op.result)}`);
+      if (failed) failedAs(cx, op, undefined);
       return;
     }
+    case "mremap":
+      mremapCall(p, op, cx);
+      return;
     case "brk": {
-      if (heapUnset.has(p)) {
-        heapUnset.delete(p);
+      if (cx.heapUnset.has(p)) {
+        cx.heapUnset.delete(p);
         if (op.addr === 0 || op.result === op.addr) {
           // The first answer tells where execve put the break (the ELF image is not traced).
           const base = op.addr === 0 ? op.result : p.startBrk;
           if (op.addr === 0 && base % 4096 === 0) p.setBrkBase(base);
         }
       }
-      const r = mustSucceed(() => p.brk(op.addr));
-      if (r !== undefined && r !== op.result)
-        diverge(`brk(${hex(op.addr)}) = ${hex(r as number)}, the kernel said ${hex(op.result)}`);
+      let r: number;
+      try {
+        r = p.brk(op.addr);
+      } catch (e) {
+        failedHere(cx, op, e);
+        return;
+      }
+      if (r !== op.result)
+        cx.diverge(op, `brk(${hex(op.addr)}) = ${hex(r)}, the kernel said ${hex(op.result)}`);
       return;
     }
     default:
       return;
   }
+}
+
+type MmapOp = Extract<TraceOp, { op: "mmap" }>;
+type MremapOp = Extract<TraceOp, { op: "mremap" }>;
+
+function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): void {
+  const fixed = (op.flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE)) !== 0;
+  if (op.errno !== null) {
+    let r: number;
+    try {
+      r = p.mmap(op.addr, op.length, op.prot, op.flags, fd, op.offset);
+    } catch (e) {
+      failedAs(cx, op, e);
+      return;
+    }
+    failedAs(cx, op, undefined);
+    p.munmap(r, op.length);
+    return;
+  }
+  if (!fixed && cx.predict) {
+    const placement = cx.placement;
+    placement.total++;
+    let r: number | undefined;
+    try {
+      r = p.mmap(op.addr, op.length, op.prot, op.flags, fd, op.offset);
+    } catch (e) {
+      failedHere(cx, op, e);
+      r = undefined;
+    }
+    if (r === op.result) {
+      placement.hits++;
+      return;
+    }
+    placement.misses.push(
+      `line ${op.line}: mmap(${hex(op.addr)}, ${hex(op.length)}): kernel ${hex(op.result)}, vmspace ${r === undefined ? "failed" : hex(r)}`,
+    );
+    if (r !== undefined) p.munmap(r, op.length);
+  }
+  const flags = fixed ? op.flags : op.flags | L.MAP_FIXED_NOREPLACE;
+  let r: number;
+  try {
+    r = p.mmap(fixed ? op.addr : op.result, op.length, op.prot, flags, fd, op.offset);
+  } catch (e) {
+    failedHere(cx, op, e);
+    return;
+  }
+  if (r !== op.result) cx.diverge(op, `mapped at ${hex(r)}, the kernel at ${hex(op.result)}`);
+}
+
+function mremapCall(p: LinuxProcess, op: MremapOp, cx: CallContext): void {
+  const newAddr = op.newAddr ?? 0;
+  if (op.errno !== null) {
+    try {
+      p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr);
+    } catch (e) {
+      failedAs(cx, op, e);
+      return;
+    }
+    failedAs(cx, op, undefined);
+    return;
+  }
+  const moved = op.result !== op.oldAddr && (op.flags & L.MREMAP_FIXED) === 0;
+  if (moved && cx.predict) {
+    const placement = cx.placement;
+    placement.total++;
+    // The policy's choice is checked without committing to it: a prediction that differs
+    // is undone by moving the mapping on to the kernel's address below.
+    let r: number;
+    try {
+      r = p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr);
+    } catch (e) {
+      failedHere(cx, op, e);
+      placement.misses.push(
+        `line ${op.line}: mremap(${hex(op.oldAddr)}, ${hex(op.oldSize)}, ${hex(op.newSize)}): kernel ${hex(op.result)}, vmspace failed`,
+      );
+      return;
+    }
+    if (r === op.result) {
+      placement.hits++;
+      return;
+    }
+    placement.misses.push(
+      `line ${op.line}: mremap(${hex(op.oldAddr)}, ${hex(op.oldSize)}, ${hex(op.newSize)}): kernel ${hex(op.result)}, vmspace ${hex(r)}`,
+    );
+    try {
+      p.mremap(r, op.newSize, op.newSize, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, op.result);
+    } catch (e) {
+      failedHere(cx, op, e);
+    }
+    return;
+  }
+  let r: number;
+  try {
+    r = moved
+      ? p.mremap(
+          op.oldAddr,
+          op.oldSize,
+          op.newSize,
+          op.flags | L.MREMAP_MAYMOVE | L.MREMAP_FIXED,
+          op.result,
+        )
+      : p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr);
+  } catch (e) {
+    failedHere(cx, op, e);
+    return;
+  }
+  if (r !== op.result) cx.diverge(op, `remapped to ${hex(r)}, the kernel to ${hex(op.result)}`);
 }
 
 /**
@@ -449,7 +527,8 @@ function applyCall(
  */
 export class TraceFile implements Vnode {
   #size: number;
-  readonly #chunks = new Map<number, Uint8Array>();
+  /** Written chunks by offset; null until the first write (most trace files are never written). */
+  #chunks: Map<number, Uint8Array> | null = null;
   static readonly CHUNK = 4096;
 
   constructor(size: number) {
@@ -461,9 +540,11 @@ export class TraceFile implements Vnode {
   read(position: number, length: number): Uint8Array {
     const end = Math.min(this.#size, position + length);
     const out = new Uint8Array(Math.max(0, end - position));
+    const chunks = this.#chunks;
+    if (chunks === null) return out;
     const C = TraceFile.CHUNK;
     for (let c = Math.floor(position / C) * C; c < end; c += C) {
-      const chunk = this.#chunks.get(c);
+      const chunk = chunks.get(c);
       if (chunk === undefined) continue;
       const from = Math.max(position, c);
       const to = Math.min(end, c + C);
@@ -473,13 +554,15 @@ export class TraceFile implements Vnode {
   }
   write(position: number, bytes: Uint8Array): number {
     const C = TraceFile.CHUNK;
+    if (this.#chunks === null) this.#chunks = new Map();
+    const chunks = this.#chunks;
     for (let i = 0; i < bytes.length; ) {
       const at = position + i;
       const c = Math.floor(at / C) * C;
-      let chunk = this.#chunks.get(c);
+      let chunk = chunks.get(c);
       if (chunk === undefined) {
         chunk = new Uint8Array(C);
-        this.#chunks.set(c, chunk);
+        chunks.set(c, chunk);
       }
       const n = Math.min(bytes.length - i, c + C - at);
       chunk.set(bytes.subarray(i, i + n), at - c);
@@ -490,7 +573,8 @@ export class TraceFile implements Vnode {
   }
   truncate(length: number): void {
     this.#size = length;
-    for (const c of [...this.#chunks.keys()]) if (c >= length) this.#chunks.delete(c);
+    const chunks = this.#chunks;
+    if (chunks !== null) for (const c of [...chunks.keys()]) if (c >= length) chunks.delete(c);
   }
 }
 

@@ -97,10 +97,21 @@ export class GapTree<N extends GapNode<N>> {
     n.maxGap = g;
   }
 
-  /** Recomputes aggregates from `n` up to the root (after n.start/n.end changed in place). */
+  /**
+   * Recomputes aggregates from `n` towards the root (after n.start/n.end changed in place, or
+   * a child of n changed). Stops at the first node whose aggregates come out unchanged: a
+   * node's aggregates depend only on its own interval and its children's aggregates, and every
+   * node above it was consistent with the old values (aggregates depend on the set of nodes of
+   * a subtree, not on its shape, so rotations below leave them valid). A local change (a
+   * resize, a page inserted into a gap) thus costs a few nodes instead of the whole path.
+   */
   fixUp(n: N | null): void {
     while (n !== null) {
+      const lo = n.lo;
+      const hi = n.hi;
+      const g = n.maxGap;
       GapTree.fix(n);
+      if (n.lo === lo && n.hi === hi && n.maxGap === g) return;
       n = n.parent;
     }
   }
@@ -139,29 +150,45 @@ export class GapTree<N extends GapNode<N>> {
   }
 
   /**
-   * Inserts `n`, which must not overlap any node. O(log n) expected.
+   * Inserts `n`, which must not overlap any node. O(log n) expected. When the caller knows
+   * n's in-order predecessor (`after`: the node n goes right after, null when n becomes the
+   * first), the search from the root is skipped: between two in-order neighbours exactly one
+   * free child slot exists (the predecessor's right or the successor's left), and the
+   * aggregate fix-up above stops where nothing changed, so an insertion next to a known node
+   * costs its rotations (O(1) expected) instead of a root-to-leaf walk.
    */
-  insert(n: N): void {
+  insert(n: N, after?: N | null): void {
     n.left = n.right = null;
     n.prio = this.#random();
     let p: N | null = null;
-    let cur = this.root;
     let pred: N | null = null;
     let succ: N | null = null;
-    while (cur !== null) {
-      p = cur;
-      if (n.start < cur.start) {
-        succ = cur;
-        cur = cur.left;
-      } else {
-        pred = cur;
-        cur = cur.right;
+    let right = false;
+    if (after !== undefined) {
+      pred = after;
+      succ = after === null ? this.first : after.next;
+      if (pred !== null && pred.right === null) {
+        p = pred;
+        right = true;
+      } else p = succ;
+    } else {
+      let cur = this.root;
+      while (cur !== null) {
+        p = cur;
+        if (n.start < cur.start) {
+          succ = cur;
+          cur = cur.left;
+        } else {
+          pred = cur;
+          cur = cur.right;
+        }
       }
+      right = p !== null && n.start >= p.start;
     }
     n.parent = p;
     if (p === null) this.root = n;
-    else if (n.start < p.start) p.left = n;
-    else p.right = n;
+    else if (right) p.right = n;
+    else p.left = n;
     GapTree.fix(n);
     // Thread on the list.
     n.prev = pred;

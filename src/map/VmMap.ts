@@ -497,10 +497,23 @@ export class VmMap {
 
   // ---------------------------------------------------------------- lookup
 
-  /** The entry containing addr, else its predecessor, else null. Uses the hint. */
+  /**
+   * The entry containing addr, else its predecessor, else null. Uses the hint (the last entry
+   * found) and its successor: an address in the hint, in the gap after it or in the next entry
+   * is answered without walking the tree (operations on a map come in runs at nearby addresses:
+   * find then insert, clip then delete).
+   */
   #lookup(addr: number): VmMapEntry | null {
     const h = this.#hint;
-    if (h !== null && addr >= h.start && addr < h.end) return h;
+    if (h !== null && addr >= h.start) {
+      if (addr < h.end) return h;
+      const nx = h.next;
+      if (nx === null || addr < nx.start) return h;
+      if (addr < nx.end) {
+        this.#hint = nx;
+        return nx;
+      }
+    }
     const e = this.#tree.lookup(addr);
     if (e !== null && addr < e.end) this.#hint = e;
     return e;
@@ -540,6 +553,11 @@ export class VmMap {
     if (Number.isNaN(start) || length < 0) return sentinel;
     if (start < this.#min) start = this.#min;
     if (start >= this.#max || length > this.#max - start) return sentinel;
+    // The gap at start (found through the hint), before the tree's first-fit search.
+    const p = this.#lookup(start);
+    const gapStart = p === null || p.end < start ? start : p.end;
+    const succ = this.#succ(p);
+    if ((succ === null ? this.#max : succ.start) - gapStart >= length) return gapStart;
     const a = this.#tree.findGap(start, length, this.#min, this.#max);
     return a < 0 ? sentinel : a;
   }
@@ -568,8 +586,9 @@ export class VmMap {
 
   // ---------------------------------------------------------------- tree mutators
 
-  #link(e: VmMapEntry): void {
-    this.#tree.insert(e);
+  /** Links `e` right after `pred` (its predecessor in address order; null: first). */
+  #link(e: VmMapEntry, pred: VmMapEntry | null): void {
+    this.#tree.insert(e, pred);
   }
 
   #unlink(e: VmMapEntry): void {
@@ -669,7 +688,7 @@ export class VmMap {
     entry.offset += addr - entry.start;
     entry.start = addr;
     this.#resized(entry);
-    this.#link(front);
+    this.#link(front, entry.prev);
     return KERN_SUCCESS;
   }
 
@@ -693,7 +712,7 @@ export class VmMap {
     back.start = addr;
     entry.end = addr;
     this.#resized(entry);
-    this.#link(back);
+    this.#link(back, entry);
     return KERN_SUCCESS;
   }
 
@@ -880,7 +899,7 @@ export class VmMap {
     e.wiredCount = 0;
     e.readAhead = VM_FAULT_READ_AHEAD_INIT;
     e.nextRead = start;
-    this.#link(e);
+    this.#link(e, prev);
     if ((eflags & MAP_ENTRY_GUARD) === 0) this.#size += end - start;
     // 12. Merge with the neighbours.
     this.#tryMerge(prev, e);
@@ -1178,10 +1197,13 @@ export class VmMap {
 
   #delete(start: number, end: number): KernReturn {
     if (start >= end) return KERN_SUCCESS;
+    // Nothing mapped in [start, end) (e.g. mmap at a free address): nothing to clip or delete.
+    const first = this.#firstAtOrAbove(start);
+    if (first === null || first.start >= end) return KERN_SUCCESS;
     let rv = this.#checkClips(start, end);
     if (rv !== KERN_SUCCESS) return rv;
     // Another thread's system wiring would make FreeBSD sleep; nothing else runs here.
-    for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
+    for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
       if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0)
         return KERN_FAILURE;
     let entry = this.#lookupClipStart(start);
@@ -2074,7 +2096,7 @@ export class VmMap {
           n.object = null;
           n.offset = 0;
         }
-        child.#link(n);
+        child.#link(n, child.#tree.last);
         if ((n.eflags & MAP_ENTRY_GUARD) === 0) child.#size += n.end - n.start;
         child.#tryMerge(n.prev, n);
       }

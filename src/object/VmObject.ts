@@ -83,6 +83,8 @@ export class ObjectContext {
   /** Observer of object events (shadow, collapse, bypass, split); null = nobody listens. */
   onEvent: ((kind: "shadow" | "collapse" | "bypass" | "split", obj: VmObject) => void) | null =
     null;
+  /** Told when an object with a pager is terminated (the owner of a vnode-object cache). */
+  onPagerTerminate: ((obj: VmObject) => void) | null = null;
 
   constructor(mem: PhysMem, pv: PvTable, swap: SwapPager = new SwapPager()) {
     this.mem = mem;
@@ -259,7 +261,11 @@ export class VmObject {
     }
     this.flags |= OBJ_DEAD;
     this.type = "dead";
-    this.ctx?.objects.delete(this.id);
+    const ctx = this.ctx;
+    if (ctx !== null) {
+      ctx.objects.delete(this.id);
+      if (this.pager !== null) ctx.onPagerTerminate?.(this);
+    }
   }
 
   // ------------------------------------------------------------ pages

@@ -106,8 +106,12 @@ export class VmSystem {
   /** Typed events; no cost when nobody listens. */
   readonly events = new EventHub();
   readonly #processes = new Map<number, Process>();
-  /** vp->v_object: each file's object while something maps it. */
-  readonly #vnodeObjects = new WeakMap<Vnode, VmObject>();
+  /**
+   * vp->v_object: each file's object while something maps it. A Map whose entry goes when the
+   * object is terminated (not a WeakMap: V8's WeakMap costs microseconds per fresh key, and
+   * every file mapping of a replay is a fresh file).
+   */
+  readonly #vnodeObjects = new Map<Vnode, VmObject>();
   #nextPid = 1;
 
   constructor(opts: VmSystemOptions = {}) {
@@ -132,6 +136,11 @@ export class VmSystem {
     this.objects = new ObjectContext(this.mem, this.pv, this.swap);
     this.daemon = new PageDaemon(this.objects);
     this.objects.reclaim = () => this.daemon.reclaim();
+    this.objects.onPagerTerminate = (obj) => {
+      const pager = obj.pager;
+      if (pager instanceof VnodePager && this.#vnodeObjects.get(pager.vnode) === obj)
+        this.#vnodeObjects.delete(pager.vnode);
+    };
     this.wireCounter = {
       userWired: 0,
       maxUserWired: opts.maxUserWired ?? Math.floor(this.mem.nframes / 3),

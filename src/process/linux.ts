@@ -252,7 +252,8 @@ export class LinuxProcess extends Process {
       });
       if (at < 0) throw this._err(sc, "ENOMEM", "no space");
     }
-    if ((flags & L.MAP_FIXED_NOREPLACE) !== 0 && this.#overlaps(at, at + size))
+    const noreplace = (flags & L.MAP_FIXED_NOREPLACE) !== 0;
+    if (noreplace && this.#overlaps(at, at + size))
       throw this._err(sc, "EEXIST", "MAP_FIXED_NOREPLACE over a mapping");
     // can_do_mlock for MAP_LOCKED, then mlock_future_ok with VM_LOCKED from the flags or from
     // mm->def_flags (mlockall(MCL_FUTURE)); both before the file checks, as in do_mmap.
@@ -276,7 +277,9 @@ export class LinuxProcess extends Process {
       if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "shared MAP_GROWSDOWN");
     } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
     // mmap_region: address-space and data limits, counting what a fixed mapping replaces.
-    const replaced = (flags & L.MAP_FIXED) !== 0 ? this.#mappedBytes(at, at + size) : 0;
+    // (MAP_FIXED_NOREPLACE got here over a free range: it replaces nothing.)
+    const replaced =
+      (flags & L.MAP_FIXED) !== 0 && !noreplace ? this.#mappedBytes(at, at + size) : 0;
     if (this.map.size - replaced + size > this._limits.vmem)
       throw this._err(sc, "ENOMEM", "RLIMIT_AS");
     const p = prot & VM_PROT_ALL;
@@ -341,16 +344,20 @@ export class LinuxProcess extends Process {
 
   /** True when some entry intersects [start, end). */
   #overlaps(start: number, end: number): boolean {
+    return this.#firstIn(start, end) !== null;
+  }
+
+  /** The first entry that intersects [start, end), or null (the walks below need no generator). */
+  #firstIn(start: number, end: number): VmMapEntry | null {
     const r = this.map.lookupEntry(start);
-    if (r.found) return true;
-    const next = r.entry === null ? this.map.firstEntry : r.entry.next;
-    return next !== null && next.start < end;
+    const e = r.found ? r.entry : r.entry === null ? this.map.firstEntry : r.entry.next;
+    return e !== null && e.start < end ? e : null;
   }
 
   /** Bytes of [start, end) that are mapped. */
   #mappedBytes(start: number, end: number): number {
     let n = 0;
-    for (const e of this.#entriesIn(start, end))
+    for (let e = this.#firstIn(start, end); e !== null && e.start < end; e = e.next)
       n += Math.min(end, e.end) - Math.max(start, e.start);
     return n;
   }
@@ -469,15 +476,16 @@ export class LinuxProcess extends Process {
       throw this._err(sc, "ENOMEM", "range beyond the address space");
     if (prot < 0 || (prot & ~PROT_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown prot bits");
     const p = prot & VM_PROT_ALL;
-    const first = this.#entriesIn(start, end).next();
-    if (first.done) throw this._err(sc, "ENOMEM", "nothing mapped");
+    const first = this.#firstIn(start, end);
+    if (first === null) throw this._err(sc, "ENOMEM", "nothing mapped");
     if (grows !== 0) {
       if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
-      start = first.value.start;
-      if (!this.#growsDown(first.value)) throw this._err(sc, "EINVAL", "not a grows-down vma");
-    } else if (first.value.start > start) throw this._err(sc, "ENOMEM", "hole at start");
+      start = first.start;
+      if (!this.#growsDown(first)) throw this._err(sc, "EINVAL", "not a grows-down vma");
+    } else if (first.start > start) throw this._err(sc, "ENOMEM", "hole at start");
     let at = start;
-    for (const e of [...this.#entriesIn(start, end)]) {
+    // Reads only: the entries are changed by #protect once the walk is over.
+    for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
       if (e.start > at) break;
       if ((p & ~e.maxProtection) !== 0) {
         this.#protect(start, at, p);
@@ -760,10 +768,10 @@ export class LinuxProcess extends Process {
     }
     // The next mapping (with its stack guard gap) must leave room plus one page.
     const probeEnd = newbrk + ps + STACK_GUARD_PAGES * ps;
-    for (const e of this.#entriesIn(oldbrk, probeEnd)) {
-      const gapStart = this.#growsDown(e) ? e.start - STACK_GUARD_PAGES * ps : e.start;
+    const next = this.#firstIn(oldbrk, probeEnd);
+    if (next !== null) {
+      const gapStart = this.#growsDown(next) ? next.start - STACK_GUARD_PAGES * ps : next.start;
       if (newbrk + ps > gapStart) return orig;
-      break;
     }
     if (this.map.size + (newbrk - oldbrk) > this._limits.vmem) return orig;
     if (this.map.nentries >= this.maxMapCount) return orig;
