@@ -67,7 +67,17 @@ export {
   SwapPager,
   type SwapStats,
 } from "./pager/swap.js";
-export { MemoryFile, type ObjectPager, type Vnode, VnodePager } from "./pager/vnode.js";
+export {
+  FaultyFile,
+  FileIoError,
+  type FileOp,
+  MemoryFile,
+  type ObjectPager,
+  type PagerError,
+  pagerError,
+  type Vnode,
+  VnodePager,
+} from "./pager/vnode.js";
 export type { MapPmap } from "./pmap/MapPmap.js";
 export {
   Pmap,

@@ -2,9 +2,10 @@
  * The page daemon: frees page frames under memory pressure (FreeBSD sys/vm/vm_pageout.c,
  * reduced to one synchronous pass run by the allocator).
  *
- * When an allocation finds no free frame, the object layer calls `reclaim()` (installed as
- * ObjectContext.reclaim), which works until `freeTarget` frames are free, in batches so that
- * the cost of a scan is shared by many allocations:
+ * When an allocation finds fewer than `freeMin` free frames (the low-water mark), or none at
+ * all, the object layer calls `reclaim()` (installed as ObjectContext.reclaim), which works
+ * until `freeTarget` frames are free, in batches so that the cost of a scan is shared by many
+ * allocations:
  *  1. Refill the inactive queue from the head of the active queue (vm_pageout_scan_active):
  *     a page whose pmap referenced bits are set is given a second chance (bits cleared, moved
  *     to the active tail); the others move to the inactive tail.
@@ -13,8 +14,8 @@
  *     removed (pmap_remove_all, which invalidates the TLBs and gathers the modified bits),
  *     then a clean page is freed, a dirty page of a file object is written to its file (a
  *     MAP_SHARED page: the vnode pager) and freed, and a dirty anonymous page is written to
- *     swap and freed (the laundry, done at once). A failed swap write leaves the page resident
- *     and dirty, back on the active queue.
+ *     swap and freed (the laundry, done at once). A failed write, to swap or to the file,
+ *     leaves the page resident and dirty, back on the active queue.
  * Wired pages are on no queue, so the daemon never sees them; busy pages (a copy-on-write
  * source while its copy's frame is being found) are skipped. Device and physical objects'
  * pages are never reclaimed.
@@ -35,7 +36,7 @@ import { PG_BUSY, PG_DIRTY, PG_REFERENCED, Q_ACTIVE, Q_INACTIVE } from "../page/
 
 /** Counters of the page daemon (part of sys.stats()). */
 export interface DaemonStats {
-  /** Calls of reclaim (allocations that found no free frame). */
+  /** Calls of reclaim (allocations that found free frames below the low-water mark, or none). */
   wakeups: number;
   /** Pages moved from the active to the inactive queue. */
   deactivated: number;
@@ -46,7 +47,7 @@ export interface DaemonStats {
   filePageouts: number;
   /** Clean pages freed without I/O. */
   freedClean: number;
-  /** Pageouts the swap backend refused (the page stayed resident and dirty). */
+  /** Pageouts the swap backend or a file refused (the page stayed resident and dirty). */
   failedPageouts: number;
 }
 
@@ -68,11 +69,26 @@ export class PageDaemon {
 
   /**
    * The daemon of `ctx`'s physical memory. It does nothing until installed: `ctx.reclaim =
-   * () => daemon.reclaim()` (VmSystem does this).
+   * () => daemon.reclaim()` (VmSystem does this). It sets the context's low-water mark.
    */
   constructor(ctx: ObjectContext) {
     this.ctx = ctx;
     this.freeTarget = Math.max(1, Math.min(64, ctx.mem.nframes >> 5));
+    this.freeMin = Math.max(1, this.freeTarget >> 1);
+  }
+
+  /**
+   * The low-water mark (vm_cnt.v_free_min): an allocation that finds fewer free frames wakes
+   * the daemon first, which then works up to `freeTarget`. Half the target by default; 0 means
+   * only when an allocation finds no frame. Setting it sets the context's mark.
+   */
+  get freeMin(): number {
+    return this.ctx.freeMin;
+  }
+  set freeMin(n: number) {
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new RangeError(`PageDaemon: freeMin ${n} is not a non-negative integer`);
+    this.ctx.freeMin = n;
   }
 
   /** Total pages written out (to swap and to files). */
@@ -93,6 +109,14 @@ export class PageDaemon {
     for (let pass = 0; pass < 3 && mem.freeCount < target; pass++) {
       this.#refillInactive(2 * target);
       this.#scanInactive(target);
+    }
+    // Still nothing free (the pages tried were referenced again, or their writes failed): two
+    // passes over every page before the allocation is refused, the first clearing referenced
+    // bits, so that one page that can go anywhere is found (vm_pageout_scan's OOM check looks
+    // at the whole queues too).
+    for (let pass = 0; pass < 2 && mem.freeCount === 0; pass++) {
+      this.#refillInactive(mem.nframes);
+      this.#scanInactive(1);
     }
     return mem.freeCount > 0;
   }
@@ -172,8 +196,13 @@ export class PageDaemon {
     }
     const pager = obj.pager;
     if (pager !== null) {
-      // A dirty page of a file object: a MAP_SHARED write; the file gets it.
-      pager.putPage(pindex * ps, mem.bytes.subarray(f * ps, f * ps + ps));
+      // A dirty page of a file object: a MAP_SHARED write; the file gets it, unless it fails
+      // the write: then the page stays, dirty, as after a refused swap write.
+      if (pager.putPage(pindex * ps, mem.bytes.subarray(f * ps, f * ps + ps)) !== null) {
+        mem.requeue(f, Q_ACTIVE);
+        this.stats.failedPageouts++;
+        return;
+      }
       mem.flags[f] &= ~PG_DIRTY;
       obj.pageFree(pindex);
       this.stats.filePageouts++;

@@ -7,7 +7,8 @@
  *    top object and page index with the protection to map.
  * 2. The shadow chain is walked from the top object. A resident page in the top object is a
  *    *soft* fault. A page on swap (in any object of the chain) is paged in where it is, first;
- *    a failed swap read is SIGBUS (BUS_OBJERR), and its data stay on swap for a later try. A page found in a backing object is mapped read-only for a read, and copied
+ *    a failed swap read is SIGBUS (BUS_OBJERR), and its data stay on swap for a later try; so is a
+ *    failed file read (the pager's getPage). A page found in a backing object is mapped read-only for a read, and copied
  *    into the top object for a write (copy on write) — or *moved* there when the backing object
  *    is anonymous and referenced only by the top object. Nothing found: the page is zero-filled
  *    in the top object.
@@ -185,7 +186,13 @@ export function vmFault(
             st.failed++;
             return KERN_RESOURCE_SHORTAGE;
           }
-          pager.getPage(bp * ps, mem.bytes.subarray(f * ps, f * ps + ps));
+          if (pager.getPage(bp * ps, mem.bytes.subarray(f * ps, f * ps + ps)) !== null) {
+            // The file failed the read: no page, and SIGBUS (BUS_OBJERR) for the access, as
+            // vm_fault answers VM_PAGER_ERROR; a later access tries the file again.
+            bottom.pageFree(bp);
+            st.failed++;
+            return KERN_OUT_OF_BOUNDS;
+          }
           st.pageins++;
           emit(fc, "pagein", va);
           if (bottom === top) frame = f;

@@ -31,7 +31,7 @@
 import { kassert, panic } from "../base/assert.js";
 import { PG_BUSY, PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
 import { SwapBlocks, type SwapError, SwapPager } from "../pager/swap.js";
-import type { ObjectPager } from "../pager/vnode.js";
+import type { ObjectPager, PagerError } from "../pager/vnode.js";
 import type { PvTable } from "../pmap/Pmap.js";
 
 export const OBJ_FICTITIOUS = 0x0001;
@@ -80,6 +80,12 @@ export class ObjectContext {
    * daemon installs itself here). Default: nothing can be reclaimed.
    */
   reclaim: () => boolean = () => false;
+  /**
+   * The low-water mark: an allocation that finds fewer free frames than this calls `reclaim`
+   * first (vm_page_alloc waking the page daemon below vm_cnt.v_free_min), so the daemon works
+   * ahead of exhaustion. 0 (the default): only when no frame is free.
+   */
+  freeMin = 0;
   /** Observer of object events (shadow, collapse, bypass, split); null = nobody listens. */
   onEvent: ((kind: "shadow" | "collapse" | "bypass" | "split", obj: VmObject) => void) | null =
     null;
@@ -152,11 +158,12 @@ export class VmObject {
    * through the pager and marks it clean (the pmaps' modified bits are cleared too, so the
    * next store through any mapping dirties the page again). A page is dirty when its PG_DIRTY
    * flag or any mapping's PTE_M says so. Runs of consecutive dirty pages go to the pager as one
-   * write (vm_object_page_collect_flush clusters the same way). Returns the pages written.
+   * write (vm_object_page_collect_flush clusters the same way). A run the file refuses stays
+   * dirty (PG_DIRTY) and the other runs are still written. Returns null, or the first error.
    */
-  pageClean(start: number, end: number): number {
+  pageClean(start: number, end: number): PagerError | null {
     const pager = this.pager;
-    if (pager === null || this.pages.size === 0) return 0;
+    if (pager === null || this.pages.size === 0) return null;
     const ctx = this.#ctx("vm_object_page_clean");
     const mem = ctx.mem;
     const ps = mem.pageSize;
@@ -166,6 +173,7 @@ export class VmObject {
       if ((mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f)) dirty.push(p);
     }
     dirty.sort((a, b) => a - b);
+    let error: PagerError | null = null;
     for (let i = 0; i < dirty.length; ) {
       let j = i + 1;
       while (j < dirty.length && dirty[j] === dirty[j - 1] + 1) j++;
@@ -176,10 +184,23 @@ export class VmObject {
         ctx.pv.clearModify(f);
         mem.flags[f] &= ~PG_DIRTY;
       }
-      pager.putPages(dirty[i] * ps, run);
+      const e = pager.putPages(dirty[i] * ps, run);
+      if (e !== null) {
+        // The modified bits are already gathered into nothing: keep the run dirty by flag.
+        for (let k = i; k < j; k++) mem.flags[this.pages.get(dirty[k])!] |= PG_DIRTY;
+        error ??= e;
+      }
       i = j;
     }
-    return dirty.length;
+    return error;
+  }
+
+  /** True when resident page `pindex` differs from its pager's copy (PG_DIRTY or PTE_M). */
+  pageIsDirty(pindex: number): boolean {
+    const f = this.pages.get(pindex);
+    if (f === undefined) return false;
+    const ctx = this.#ctx("vm_page_is_dirty");
+    return (ctx.mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f);
   }
 
   get isAnon(): boolean {
@@ -252,6 +273,8 @@ export class VmObject {
   /** vm_object_terminate: frees every page and unlinks from the backing object. */
   #terminate(): void {
     if (this.shadows.size !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
+    // A write the file refuses now is lost with the object, as in vm_object_terminate (the
+    // embedder keeps a mapping, or msyncs first, to hold dirty pages through a failure).
     if (this.pager !== null) this.pageClean(0, Number.MAX_SAFE_INTEGER);
     this.removePages(0, Number.MAX_SAFE_INTEGER);
     this.swap = null;
@@ -278,12 +301,15 @@ export class VmObject {
 
   /**
    * vm_page_alloc: a new zero-filled page at `pindex`; -1 when memory is exhausted even after
-   * asking the context to reclaim.
+   * asking the context to reclaim. Below `ctx.freeMin` free frames it asks first.
    */
   pageAlloc(pindex: number): number {
     const ctx = this.#ctx("vm_page_alloc");
     if (this.pages.has(pindex))
       panic("vm_page_alloc", `page ${pindex} of object ${this.id} exists`);
+    // Below the low-water mark the daemon runs before the frame is taken, so it never sees
+    // the caller's new page half made.
+    if (ctx.mem.freeCount < ctx.freeMin) ctx.reclaim();
     let f = ctx.mem.alloc(this.id, pindex);
     while (f < 0 && ctx.reclaim()) f = ctx.mem.alloc(this.id, pindex);
     if (f >= 0) this.pages.set(pindex, f);
@@ -601,6 +627,9 @@ export class VmObject {
       mem.flags[from] = (mem.flags[from] & ~PG_BUSY) | wasBusy;
       if (to < 0) panic("vm_fault_copy_entry", "out of physical memory");
       mem.copyFrame(from, to);
+      // The copy exists nowhere else: a clean anonymous page would be freed, not swapped, by
+      // the daemon that the next allocation of this loop (or any later one) may run.
+      mem.flags[to] |= PG_DIRTY;
     }
     return n;
   }

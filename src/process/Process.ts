@@ -71,6 +71,7 @@ import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { CHAIN_RESIDENT, CHAIN_SWAPPED, OBJ_SHM, type VmObject } from "../object/VmObject.js";
 import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
+import type { PagerError } from "../pager/vnode.js";
 import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
 import { RLIM_INFINITY } from "./constants.js";
 import { type AccessType, MemoryFault, VmError } from "./errors.js";
@@ -755,6 +756,9 @@ export class Process {
    * access reads the file again. EINVAL for unknown flags, MS_ASYNC with MS_INVALIDATE, or a
    * wrapping range; ENOMEM when the start is unmapped or the range has a hole; EBUSY to
    * invalidate user-wired pages. A zero-length range means the whole entry containing addr.
+   * EIO when a file fails a write: the other pages are still written (state changes before
+   * the failure, as in the kernel), the refused ones stay dirty and resident (MS_INVALIDATE
+   * drops only clean pages).
    */
   msync(addr: number, length: number, flags: number): void {
     const sc = "msync";
@@ -782,7 +786,9 @@ export class Process {
       if (t > e.end && (e.next === null || e.next.start !== e.end))
         throw this._err(sc, "ENOMEM", "range has unmapped pages");
     }
-    this._syncRange(entries, s, t, invalidate);
+    // vm_map_sync goes on past an entry whose file fails and answers KERN_FAILURE: EIO.
+    if (this._syncRange(entries, s, t, invalidate) !== null)
+      throw this._err(sc, "EIO", "the file failed a write; the pages stay dirty");
   }
 
   /** @internal The entries intersecting [start, end), in address order. */
@@ -794,22 +800,40 @@ export class Process {
     return out;
   }
 
-  /** @internal vm_object_sync of each entry's file over the part of [start, end) it maps. */
+  /**
+   * @internal vm_object_sync of each entry's file over the part of [start, end) it maps:
+   * dirty pages are written back; with `invalidate` the clean, unwired pages are then dropped
+   * (OBJPR_CLEANONLY: a page the file refused stays, dirty). With `stopOnError` (Linux) the
+   * walk ends at the first entry whose file fails a write. Returns null, or the first error.
+   */
   protected _syncRange(
     entries: VmMapEntry[],
     start: number,
     end: number,
     invalidate: boolean,
-  ): void {
+    stopOnError = false,
+  ): PagerError | null {
     const ps = this._ps;
+    const mem = this.sys.mem;
+    let error: PagerError | null = null;
     for (const e of entries) {
       const o = e.object;
       if (o === null || o.pager === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
       const first = (Math.max(start, e.start) - e.start + e.offset) / ps;
       const last = (Math.min(end, e.end) - e.start + e.offset) / ps;
-      o.pageClean(first, last);
-      if (invalidate) o.removePages(first, last);
+      const err = o.pageClean(first, last);
+      if (invalidate && o.pages.size > 0) {
+        const drop: number[] = [];
+        for (const [p, f] of o.pages)
+          if (p >= first && p < last && mem.wire[f] === 0 && !o.pageIsDirty(p)) drop.push(p);
+        for (const p of drop) o.pageFree(p);
+      }
+      if (err !== null) {
+        error ??= err;
+        if (stopOnError) break;
+      }
     }
+    return error;
   }
 
   /**

@@ -21,7 +21,7 @@ import {
   Q_INACTIVE,
 } from "../page/PhysMem.js";
 import { type SwapBackend, SwapPager, type SwapStats } from "../pager/swap.js";
-import { type Vnode, VnodePager } from "../pager/vnode.js";
+import { pagerError, type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
 import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./constants.js";
 import { VmError } from "./errors.js";
@@ -234,7 +234,8 @@ export class VmSystem {
   /**
    * pread(2) through the page cache: up to `length` bytes of `vnode` from `position` (fewer at
    * end of file). Pages that mappings hold resident are read from memory, so stores through a
-   * MAP_SHARED mapping are seen at once, before any msync. EINVAL for a malformed number.
+   * MAP_SHARED mapping are seen at once, before any msync. EINVAL for a malformed number; EIO
+   * (or ENOSPC) when the file fails the read.
    * Example: `sys.pread(file, 0, 16)`.
    */
   pread(vnode: Vnode, position: number, length: number): Uint8Array {
@@ -244,9 +245,20 @@ export class VmSystem {
     const out = new Uint8Array(n);
     const obj = this.#cached(vnode);
     const fill = (pos: number, dst: Uint8Array) => dst.set(vnode.read(pos, dst.length));
-    if (obj === null) fill(position, out);
-    else cacheRead(obj, position, out, fill);
+    try {
+      if (obj === null) fill(position, out);
+      else cacheRead(obj, position, out, fill);
+    } catch (e) {
+      throw this.#ioError("pread", e);
+    }
     return out;
+  }
+
+  /** The VmError for a Vnode's I/O failure (code EIO or ENOSPC); anything else as thrown. */
+  #ioError(sc: string, e: unknown): unknown {
+    const code = pagerError(e);
+    if (code === null) return e;
+    return new VmError(sc, code, this.errno[code], (e as Error).message);
   }
 
   /**
@@ -254,11 +266,17 @@ export class VmSystem {
    * as needed), then into the resident pages that cover them, so every existing mapping sees
    * the new bytes at once. Returns the bytes written. (Writing the Vnode directly bypasses the
    * cache, as a change made by another machine would: mappings keep their resident pages
-   * until MS_INVALIDATE or until the pages are freed.)
+   * until MS_INVALIDATE or until the pages are freed.) EIO or ENOSPC when the file fails the
+   * write (a Vnode that fails stores nothing, so nothing changes).
    */
   pwrite(vnode: Vnode, position: number, bytes: Uint8Array): number {
     this.#fileArg("pwrite", position, "offset");
-    const n = vnode.write(position, bytes);
+    let n: number;
+    try {
+      n = vnode.write(position, bytes);
+    } catch (e) {
+      throw this.#ioError("pwrite", e);
+    }
     const obj = this.#cached(vnode);
     if (obj !== null) cacheWrite(obj, position, bytes.subarray(0, n));
     return n;

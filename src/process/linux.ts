@@ -1115,7 +1115,8 @@ export class LinuxProcess extends Process {
    * msync(2), Linux: EINVAL for unknown flags, an unaligned start or MS_ASYNC with MS_SYNC;
    * ENOMEM for a hole, reported after the walk: plain MS_ASYNC stops at the first hole, any
    * other flags go on past it and sync the mappings after it (mm/msync.c); EBUSY for
-   * MS_INVALIDATE on locked memory. Shared file pages are written back.
+   * MS_INVALIDATE on locked memory. Shared file pages are written back; a write the file
+   * fails ends the walk with its error (EIO or ENOSPC), the refused pages staying dirty.
    */
   override msync(addr: number, length: number, flags: number): void {
     const sc = "msync";
@@ -1142,13 +1143,16 @@ export class LinuxProcess extends Process {
         hole = true;
       }
       if ((flags & L.MS_INVALIDATE) !== 0 && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
-        this._syncRange(done, addr, end, false);
+        const err = this._syncRange(done, addr, end, false, true);
+        if (err !== null) throw this._err(sc, err, "the file failed a write");
         throw this._err(sc, "EBUSY", "MS_INVALIDATE on locked memory");
       }
       done.push(e);
       at = e.end;
     }
-    this._syncRange(done, addr, end, false);
+    // vfs_fsync_range's error ends the walk and is what msync returns.
+    const err = this._syncRange(done, addr, end, false, true);
+    if (err !== null) throw this._err(sc, err, "the file failed a write; the pages stay dirty");
     if (hole || at < end) throw this._err(sc, "ENOMEM", "range has unmapped pages");
   }
 
