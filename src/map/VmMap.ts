@@ -136,7 +136,13 @@ import {
 } from "../base/prot.js";
 import { GapTree } from "../ds/GapTree.js";
 import { MapLock } from "../lock/MapLock.js";
-import { OBJ_COLORED, OBJ_ONEMAPPING, OBJ_SHM, type ObjectContext, VmObject } from "../object/VmObject.js";
+import {
+  OBJ_COLORED,
+  OBJ_ONEMAPPING,
+  OBJ_SHM,
+  type ObjectContext,
+  VmObject,
+} from "../object/VmObject.js";
 import type { MapPmap } from "../pmap/MapPmap.js";
 import { VM_FAULT_READ_AHEAD_INIT, VmMapEntry } from "./VmMapEntry.js";
 
