@@ -180,6 +180,19 @@ export class VmObject {
     return dirty.length;
   }
 
+  /**
+   * vm_object_sync: writes the dirty pages with index in [start, end) back through the pager
+   * (pageClean) and, with `invalidate`, frees the cached pages of that window as well, so the
+   * next access reads the file again. Objects without a pager (anonymous, device) have nothing
+   * to write and keep their pages. Returns the pages written.
+   */
+  sync(start: number, end: number, invalidate: boolean): number {
+    if (this.pager === null) return 0;
+    const n = this.pageClean(start, end);
+    if (invalidate) this.removePages(start, end);
+    return n;
+  }
+
   get isAnon(): boolean {
     return (this.flags & OBJ_ANON) !== 0;
   }

@@ -48,7 +48,9 @@ import {
   VMFS_SUPER_SPACE,
 } from "../base/flags.js";
 import {
+  KERN_FAILURE,
   KERN_INVALID_ADDRESS,
+  KERN_INVALID_ARGUMENT,
   KERN_NO_SPACE,
   KERN_OUT_OF_BOUNDS,
   KERN_PROTECTION_FAILURE,
@@ -768,21 +770,26 @@ export class Process {
       (FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)
     )
       throw this._err(sc, "EINVAL", "MS_ASYNC with MS_INVALIDATE");
-    // vm_map_sync: the start must be mapped; start == end syncs the entry containing it; then
-    // one pass, entry by entry: user-wired memory under MS_INVALIDATE, then a following hole.
-    const r = this.map.lookupEntry(start);
-    if (!r.found) throw this._err(sc, "ENOMEM", "addr is not mapped");
-    let [s, t] = [start, end];
-    if (s === t) [s, t] = [r.entry!.start, r.entry!.end];
-    const invalidate = (flags & FREEBSD_MS_INVALIDATE) !== 0;
-    const entries = this._entriesIn(s, t);
-    for (const e of entries) {
-      if (invalidate && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+    // vm_map_sync validates (unmapped start, holes, user-wired memory under MS_INVALIDATE)
+    // before it writes anything; its KERN_* code becomes msync's errno (spec section 8.3).
+    const rv = this.map.sync(
+      start,
+      end,
+      (flags & FREEBSD_MS_ASYNC) === 0,
+      (flags & FREEBSD_MS_INVALIDATE) !== 0,
+    );
+    switch (rv) {
+      case KERN_SUCCESS:
+        return;
+      case KERN_INVALID_ADDRESS:
+        throw this._err(sc, "ENOMEM", "the range has unmapped pages");
+      case KERN_INVALID_ARGUMENT:
         throw this._err(sc, "EBUSY", "MS_INVALIDATE on wired pages");
-      if (t > e.end && (e.next === null || e.next.start !== e.end))
-        throw this._err(sc, "ENOMEM", "range has unmapped pages");
+      case KERN_FAILURE:
+        throw this._err(sc, "EIO", "the pager failed");
+      default:
+        throw this._err(sc, "EINVAL", `vm_map_sync: ${rv}`);
     }
-    this._syncRange(entries, s, t, invalidate);
   }
 
   /** @internal The entries intersecting [start, end), in address order. */
@@ -807,8 +814,7 @@ export class Process {
       if (o === null || o.pager === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
       const first = (Math.max(start, e.start) - e.start + e.offset) / ps;
       const last = (Math.min(end, e.end) - e.start + e.offset) / ps;
-      o.pageClean(first, last);
-      if (invalidate) o.removePages(first, last);
+      o.sync(first, last, invalidate);
     }
   }
 
