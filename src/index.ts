@@ -56,6 +56,7 @@ export {
   VmObject,
 } from "./object/VmObject.js";
 export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
+export { Device, type DeviceHandlers, DevicePager, type MmioWidth } from "./pager/device.js";
 export {
   FaultyBackend,
   MemorySwap,

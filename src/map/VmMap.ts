@@ -25,6 +25,7 @@
  *
  * Deliberate differences from FreeBSD, each so that a failing call changes nothing:
  * - inherit(COPY) over a large-page entry checks before clipping (FreeBSD leaves its clips);
+ * - inherit(COPY or ZERO) over a device mapping is refused, so device mappings stay shared;
  * - delete/protect/madvise/wire check both clip points before the first change;
  * - wire without HOLESOK checks for holes and no-access entries before wiring anything;
  * - delete over an entry that another (simulated) thread has system-wired cannot sleep until
@@ -1347,8 +1348,8 @@ export class VmMap {
   /**
    * vm_map_inherit: sets the inheritance of [start, end) to SHARE, COPY, NONE or ZERO. Holes
    * are ignored; guard entries keep their inheritance when asked for ZERO. Returns
-   * KERN_INVALID_ARGUMENT for any other value, or for COPY over a large-page entry (checked
-   * before anything changes). Takes the lock itself.
+   * KERN_INVALID_ARGUMENT for any other value, for COPY over a large-page entry, or for COPY
+   * or ZERO over a device mapping (checked before anything changes). Takes the lock itself.
    */
   inherit(start: number, end: number, inh: VmInherit): KernReturn {
     if (!isInherit(inh)) return KERN_INVALID_ARGUMENT;
@@ -1364,6 +1365,11 @@ export class VmMap {
       if (inh === VM_INHERIT_COPY)
         for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
           if (e.splitBoundaryIndex !== 0) return KERN_INVALID_ARGUMENT;
+      // A device mapping stays shared: a child never gets a private copy (or zeros) in place
+      // of device registers (vmspace's rule; FreeBSD forces device mappings MAP_SHARED).
+      if (inh === VM_INHERIT_COPY || inh === VM_INHERIT_ZERO)
+        for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
+          if (e.object !== null && e.object.type === "device") return KERN_INVALID_ARGUMENT;
       const first = this.#lookupClipStart(start);
       if (first === null) return KERN_SUCCESS;
       let prev = first.prev;

@@ -30,6 +30,7 @@
 
 import { kassert, panic } from "../base/assert.js";
 import { PG_BUSY, PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
+import type { DevicePager } from "../pager/device.js";
 import { SwapBlocks, type SwapError, SwapPager } from "../pager/swap.js";
 import type { ObjectPager } from "../pager/vnode.js";
 import type { PvTable } from "../pmap/Pmap.js";
@@ -115,6 +116,8 @@ export class VmObject {
   readonly pages = new Map<number, number>();
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
   pager: ObjectPager | null = null;
+  /** The device behind a "device" object (memory-mapped I/O, never a page); else null (constant). */
+  devicePager: DevicePager | null = null;
   /** Swap slots of paged-out pages; null until the first pageout (object lock). */
   swap: SwapBlocks | null = null;
 
@@ -142,6 +145,17 @@ export class VmObject {
   static allocateVnode(ctx: ObjectContext, pager: ObjectPager): VmObject {
     const o = new VmObject(ctx, "vnode", Math.floor(Number.MAX_SAFE_INTEGER / ctx.mem.pageSize), 0);
     o.pager = pager;
+    return o;
+  }
+
+  /**
+   * dev_pager_alloc: the object of a memory-mapped device, sized to cover the device's last
+   * byte. It never holds a page: the fault handler hands each access to the device.
+   */
+  static allocateDevice(ctx: ObjectContext, pager: DevicePager): VmObject {
+    const pages = Math.ceil(pager.device.size / ctx.mem.pageSize);
+    const o = new VmObject(ctx, "device", pages, OBJ_FICTITIOUS | OBJ_UNMANAGED);
+    o.devicePager = pager;
     return o;
   }
 

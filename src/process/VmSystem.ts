@@ -20,6 +20,7 @@ import {
   Q_FREE,
   Q_INACTIVE,
 } from "../page/PhysMem.js";
+import { Device, DevicePager } from "../pager/device.js";
 import { type SwapBackend, SwapPager, type SwapStats } from "../pager/swap.js";
 import { type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
@@ -108,6 +109,8 @@ export class VmSystem {
   readonly #processes = new Map<number, Process>();
   /** vp->v_object: each file's object while something maps it. */
   readonly #vnodeObjects = new WeakMap<Vnode, VmObject>();
+  /** Each device's object while something maps it (one object, hence one view of it). */
+  readonly #deviceObjects = new WeakMap<Device, VmObject>();
   #nextPid = 1;
 
   constructor(opts: VmSystemOptions = {}) {
@@ -194,6 +197,17 @@ export class VmSystem {
    * every mapping of one file shares one object, hence one copy of each page).
    */
   _vnodeObject(vnode: Vnode, path: string | null): VmObject {
+    if (vnode instanceof Device) {
+      // dev_pager_alloc: one device object per device, shared by every mapping.
+      const dev = this.#deviceObjects.get(vnode);
+      if (dev !== undefined && !dev.isDead) {
+        dev.reference();
+        return dev;
+      }
+      const o = VmObject.allocateDevice(this.objects, new DevicePager(vnode, path));
+      this.#deviceObjects.set(vnode, o);
+      return o;
+    }
     const cached = this.#vnodeObjects.get(vnode);
     if (cached !== undefined && !cached.isDead) {
       cached.reference();
@@ -261,10 +275,12 @@ export class VmSystem {
    * not copied them faults on its next access: SIGBUS, BUS_OBJERR on FreeBSD and BUS_ADRERR on
    * Linux) and zeroes the rest of the page straddling it. The Linux personality also drops
    * private copies made of those pages (truncate_pagecache unmaps even COW pages); FreeBSD
-   * keeps them. Growing the file again shows zeros.
+   * keeps them. Growing the file again shows zeros. A Device's size is fixed: EINVAL.
    */
   ftruncate(vnode: Vnode, length: number): void {
     this.#fileArg("ftruncate", length, "length");
+    if (vnode instanceof Device)
+      throw new VmError("ftruncate", "EINVAL", this.errno.EINVAL, "a device's size is fixed");
     vnode.truncate(length);
     const obj = this.#cached(vnode);
     if (obj !== null) cacheTruncate(obj, length, this.personality === "linux");
