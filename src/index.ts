@@ -99,6 +99,7 @@ export {
   type LinuxProcessOptions,
 } from "./process/linux.js";
 export { type MapInfo, Process, type ProcessOptions, type Rlimit } from "./process/Process.js";
+export { ShmObject, ShmPager } from "./process/shm.js";
 export {
   type Personality,
   type VmStats,

@@ -79,6 +79,7 @@ import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap
 import { RLIM_INFINITY } from "./constants.js";
 import { type AccessType, MemoryFault, VmError } from "./errors.js";
 import { FdTable } from "./fds.js";
+import { ShmPager } from "./shm.js";
 import type { VmSystem } from "./VmSystem.js";
 
 /** Options of sys.createProcess(). */
@@ -105,7 +106,7 @@ export interface MapInfo {
   needsCopy: boolean;
   wired: number;
   /** What backs the entry: the type of the deepest object of its shadow chain. */
-  kind: "anon" | "vnode" | "device" | "guard" | "stack" | "phys";
+  kind: "anon" | "vnode" | "shm" | "device" | "guard" | "stack" | "phys";
   /** Byte offset of the entry's start in that deepest object (the file offset of a file). */
   offset: number;
   /** The file's path (the deepest object's), or null. */
@@ -1332,7 +1333,9 @@ export class Process {
     }
     const kind: MapInfo["kind"] =
       deep !== null && deep.type === "vnode"
-        ? "vnode"
+        ? deep.pager instanceof ShmPager
+          ? "shm"
+          : "vnode"
         : deep !== null && deep.type === "device"
           ? "device"
           : stack
@@ -1404,7 +1407,7 @@ export class Process {
         const i = this.#info(e);
         const name =
           i.path ?? (i.kind === "stack" && (e.eflags & MAP_ENTRY_GUARD) === 0 ? "[stack]" : "");
-        const off = i.kind === "vnode" || i.kind === "device" ? i.offset : 0;
+        const off = i.kind === "vnode" || i.kind === "shm" || i.kind === "device" ? i.offset : 0;
         const head = `${i.start.toString(16).padStart(8, "0")}-${i.end.toString(16).padStart(8, "0")} ${prot(i.prot)}${i.shared ? "s" : "p"} ${off.toString(16).padStart(8, "0")} 00:00 0`;
         lines.push(name ? `${head.padEnd(72)} ${name}` : `${head} `);
       }
@@ -1431,11 +1434,13 @@ export class Process {
             : "--"
           : i.kind === "vnode"
             ? "vn"
-            : i.kind === "device"
-              ? "dv"
-              : obj.backingObject !== null || obj.type === "swap"
-                ? "sw"
-                : "df";
+            : i.kind === "shm"
+              ? "sw"
+              : i.kind === "device"
+                ? "dv"
+                : obj.backingObject !== null || obj.type === "swap"
+                  ? "sw"
+                  : "df";
       lines.push(
         `${String(this.pid).padStart(5)} ${(`0x${i.start.toString(16)}`).padStart(18)} ${(`0x${i.end.toString(16)}`).padStart(18)} ${prot(i.prot)} ${String(i.resident).padStart(4)} ${String(obj ? obj.residentCount : 0).padStart(4)} ${String(obj ? obj.refCount : 0).padStart(3)} ${String(obj ? obj.shadowCount : 0).padStart(3)} ${flag} ${tp} ${i.path ?? ""}`.trimEnd(),
       );

@@ -28,6 +28,7 @@ import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./co
 import { VmError } from "./errors.js";
 import { LinuxProcess, type LinuxProcessOptions } from "./linux.js";
 import { Process } from "./Process.js";
+import { type ShmHost, ShmObject, shmKey } from "./shm.js";
 
 export type Personality = "freebsd" | "linux";
 
@@ -112,6 +113,10 @@ export class VmSystem {
   /** Each device's object while something maps it (one object, hence one view of it). */
   readonly #deviceObjects = new WeakMap<Device, VmObject>();
   #nextPid = 1;
+  /** POSIX shared-memory objects by name (shm_open's namespace). */
+  readonly #shm = new Map<string, ShmObject>();
+  /** What shm objects ask of the system (constant). */
+  readonly #shmHost: ShmHost;
 
   constructor(opts: VmSystemOptions = {}) {
     const personality = opts.personality ?? "freebsd";
@@ -143,6 +148,7 @@ export class VmSystem {
     this.errno = personality === "linux" ? LINUX_ERRNO : FREEBSD_ERRNO;
     this.aslrRandom = opts.aslrRandom ?? null;
     this.events.onActiveChange = (active) => this.#wireEvents(active);
+    this.#shmHost = { personality, cachedObject: (v) => this.#cached(v) };
   }
 
   #wireEvents(active: boolean): void {
@@ -213,7 +219,8 @@ export class VmSystem {
       cached.reference();
       return cached;
     }
-    const obj = VmObject.allocateVnode(this.objects, new VnodePager(vnode, path));
+    const pager = vnode instanceof ShmObject ? vnode._pager() : new VnodePager(vnode, path);
+    const obj = VmObject.allocateVnode(this.objects, pager);
     this.#vnodeObjects.set(vnode, obj);
     return obj;
   }
@@ -284,6 +291,50 @@ export class VmSystem {
     vnode.truncate(length);
     const obj = this.#cached(vnode);
     if (obj !== null) cacheTruncate(obj, length, this.personality === "linux");
+  }
+
+  // ---------------------------------------------------------------- POSIX shared memory
+
+  /**
+   * shm_open(2): the shared-memory object named `name`, created empty (size 0; set it with
+   * ftruncate) when absent. The same name gives the same object until shmUnlink. Open it with
+   * `p.fds.open(shm, "rw")` and map it; every MAP_SHARED mapping sees the same pages.
+   * `exclusive` (O_EXCL) makes an existing name EEXIST; `create: false` (no O_CREAT) makes a
+   * missing one ENOENT. Names as each kernel takes them (src/process/shm.ts): EINVAL for a
+   * malformed name, ENAMETOOLONG for a long one. Example: `sys.shmOpen("/ring")`.
+   */
+  shmOpen(name: string, opts: { create?: boolean; exclusive?: boolean } = {}): ShmObject {
+    const sc = "shm_open";
+    const k = shmKey(this.personality, name);
+    if ("err" in k) throw new VmError(sc, k.err, this.errno[k.err], k.detail);
+    const create = opts.create ?? true;
+    const exclusive = opts.exclusive ?? false;
+    if (typeof create !== "boolean" || typeof exclusive !== "boolean")
+      throw new VmError(sc, "EINVAL", this.errno.EINVAL, "create and exclusive are booleans");
+    const found = this.#shm.get(k.key);
+    if (found !== undefined) {
+      if (exclusive && create) throw new VmError(sc, "EEXIST", this.errno.EEXIST, name);
+      return found;
+    }
+    if (!create) throw new VmError(sc, "ENOENT", this.errno.ENOENT, name);
+    const shm = new ShmObject(this.#shmHost, k.key);
+    this.#shm.set(k.key, shm);
+    return shm;
+  }
+
+  /**
+   * shm_unlink(2): removes `name`; descriptors and mappings of the object keep it (its pages
+   * and bytes) until they go. ENOENT for a name that is not there; EINVAL and ENAMETOOLONG as
+   * shmOpen. Example: `sys.shmUnlink("/ring")`.
+   */
+  shmUnlink(name: string): void {
+    const sc = "shm_unlink";
+    const k = shmKey(this.personality, name);
+    if ("err" in k) throw new VmError(sc, k.err, this.errno[k.err], k.detail);
+    const found = this.#shm.get(k.key);
+    if (found === undefined) throw new VmError(sc, "ENOENT", this.errno.ENOENT, name);
+    this.#shm.delete(k.key);
+    found._unlink();
   }
 
   /** Live processes in creation order. */
