@@ -56,6 +56,7 @@ export {
   VmObject,
 } from "./object/VmObject.js";
 export { METADATA_BYTES_PER_FRAME, PhysMem } from "./page/PhysMem.js";
+export { Device, type DeviceHandlers, DevicePager, type MmioWidth } from "./pager/device.js";
 export {
   FaultyBackend,
   MemorySwap,
@@ -108,6 +109,7 @@ export {
   type LinuxProcessOptions,
 } from "./process/linux.js";
 export { type MapInfo, Process, type ProcessOptions, type Rlimit } from "./process/Process.js";
+export { ShmObject, ShmPager } from "./process/shm.js";
 export {
   type Personality,
   type VmStats,

@@ -49,6 +49,7 @@ import {
   MAP_STACK_GROWS_UP,
   MAP_VN_EXEC,
   MAP_WXORX,
+  MemoryFile,
   VM_INHERIT_COPY,
   VM_INHERIT_NONE,
   VM_INHERIT_SHARE,
@@ -72,6 +73,7 @@ import {
   type VmMapOptions,
   VmObject,
   VmPanic,
+  VmSystem,
 } from "../src/index.js";
 
 // ------------------------------------------------------------------------------ helpers
@@ -1284,6 +1286,77 @@ describe("vm_map_check_protection (9.27)", () => {
     // It reads only.
     expect(map.timestamp).toBe(ts);
     auditMap(map);
+  });
+});
+
+// ------------------------------------------------------------------------------ sync
+
+describe("vm_map_sync (9.26)", () => {
+  /** A FreeBSD process with a 4-page file mapped shared at `a` and anonymous memory after it. */
+  const setup = () => {
+    const sys = new VmSystem({ physicalMemory: 4 * MiB });
+    const p = sys.createProcess();
+    const file = new MemoryFile(4 * PAGE);
+    const fd = p.fds.open(file, "rw", "/f");
+    const a = p.mmap(0, 4 * PAGE, 3, 0x1 /* MAP_SHARED */, fd, 0);
+    const b = p.mmap(a + 4 * PAGE, 2 * PAGE, 3, 0x1012 /* MAP_ANON|MAP_PRIVATE|MAP_FIXED */);
+    for (let i = 0; i < 4; i++) p.write32(a + i * PAGE, 0x100 + i);
+    return { sys, p, file, a, b };
+  };
+  const word = (file: MemoryFile, page: number) =>
+    new DataView(file.contents().buffer).getUint32(page * PAGE, true);
+
+  it("9.26 vm_map_sync: unmapped start -> INVALID_ADDRESS (msync ENOMEM); hole inside -> INVALID_ADDRESS; invalidate over user-wired -> INVALID_ARGUMENT (msync EBUSY); start == end syncs the whole entry", () => {
+    const { sys, p, file, a, b } = setup();
+    const map = p.map;
+    // Unmapped start, even with mapped pages after it.
+    expect(map.sync(a - PAGE, a + PAGE, true, false)).toBe(KERN_INVALID_ADDRESS);
+    expect(map.sync(b + 2 * PAGE, b + 3 * PAGE, true, false)).toBe(KERN_INVALID_ADDRESS);
+    // A hole inside the range: nothing is written (validation comes first).
+    expect(map.sync(a, b + 3 * PAGE, true, false)).toBe(KERN_INVALID_ADDRESS);
+    expect(word(file, 0)).toBe(0);
+    // Invalidate over a user-wired entry; without invalidate the wiring does not matter.
+    p.mlock(b, PAGE);
+    const ts = map.timestamp;
+    expect(map.sync(a, b + PAGE, true, true)).toBe(KERN_INVALID_ARGUMENT);
+    expect(word(file, 0)).toBe(0);
+    expect(map.timestamp).toBe(ts); // sync takes the lock shared only
+    expect(map.sync(a, b + PAGE, false, false)).toBe(KERN_SUCCESS);
+    expect([0, 1, 2, 3].map((i) => word(file, i))).toEqual([0x100, 0x101, 0x102, 0x103]);
+    p.munlock(b, PAGE);
+    // start == end: the whole entry containing start, not just its page.
+    for (let i = 0; i < 4; i++) p.write32(a + i * PAGE, 0x200 + i);
+    expect(map.sync(a + 2 * PAGE, a + 2 * PAGE, true, false)).toBe(KERN_SUCCESS);
+    expect([0, 1, 2, 3].map((i) => word(file, i))).toEqual([0x200, 0x201, 0x202, 0x203]);
+    // clean is the same function; invalidate frees the cached pages of the range only.
+    p.write32(a, 0x300);
+    expect(map.clean(a, a + PAGE, true, true)).toBe(KERN_SUCCESS);
+    expect(word(file, 0)).toBe(0x300);
+    expect(p.mincore(a, 4 * PAGE)[0] & 1).toBe(0);
+    expect(p.mincore(a, 4 * PAGE)[1] & 1).toBe(1);
+    // Malformed arguments change nothing.
+    for (const v of [Number.NaN, -PAGE, a + 1, 2 ** 53])
+      expect(map.sync(v, a + PAGE, true, false), `start ${v}`).toBe(KERN_INVALID_ARGUMENT);
+    sys.audit();
+  });
+
+  it("9.26 msync maps the codes: ENOMEM, ENOMEM, EBUSY; a failed msync writes nothing", () => {
+    const { p, file, a, b } = setup();
+    const code = (f: () => void) => {
+      try {
+        f();
+        return "ok";
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+    };
+    expect(code(() => p.msync(a - PAGE, PAGE, 0))).toBe("ENOMEM");
+    expect(code(() => p.msync(a, 9 * PAGE, 0))).toBe("ENOMEM");
+    p.mlock(b, PAGE);
+    expect(code(() => p.msync(a, 5 * PAGE, 2 /* MS_INVALIDATE */))).toBe("EBUSY");
+    expect(word(file, 1)).toBe(0);
+    expect(code(() => p.msync(a + PAGE, 0, 0))).toBe("ok");
+    expect([0, 1, 2, 3].map((i) => word(file, i))).toEqual([0x100, 0x101, 0x102, 0x103]);
   });
 });
 

@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
+  Device,
   freebsd as F,
   linux as L,
   type LinuxProcess,
@@ -35,6 +36,7 @@ const GB = 1024 * MB;
 /** FreeBSD sys/sys/errno.h. */
 const FREEBSD_NUMBERS: Record<string, number> = {
   EPERM: 1,
+  ENOENT: 2,
   ESRCH: 3,
   EIO: 5,
   EBADF: 9,
@@ -47,11 +49,13 @@ const FREEBSD_NUMBERS: Record<string, number> = {
   EAGAIN: 35,
   ENOTSUP: 45,
   EOPNOTSUPP: 45,
+  ENAMETOOLONG: 63,
   ENOSYS: 78,
 };
 /** Linux include/uapi/asm-generic/errno-base.h and errno.h. */
 const LINUX_NUMBERS: Record<string, number> = {
   EPERM: 1,
+  ENOENT: 2,
   ESRCH: 3,
   EIO: 5,
   EBADF: 9,
@@ -62,6 +66,7 @@ const LINUX_NUMBERS: Record<string, number> = {
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  ENAMETOOLONG: 36,
   ENOSYS: 38,
   ENOTSUP: 95,
   EOPNOTSUPP: 95,
@@ -1680,6 +1685,121 @@ describe("setrlimit and getrlimit", () => {
     expect(p.getrlimit(L.RLIMIT_MEMLOCK)).toEqual({ soft: 8 * MB, hard: 8 * MB });
     expect(p.getrlimit(L.RLIMIT_DATA)).toEqual({ soft: Infinity, hard: Infinity });
     expect(p.getrlimit(L.RLIMIT_AS)).toEqual({ soft: Infinity, hard: Infinity });
+  });
+});
+
+// ---------------------------------------------------------------------- shm_open, shm_unlink
+
+describe("shm_open and shm_unlink", () => {
+  row("shm-open-both-same-name-same-object", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const sys = p.sys;
+      const q = sys.createProcess();
+      const shm = sys.shmOpen("/obj");
+      expect(sys.shmOpen("/obj")).toBe(shm);
+      sys.ftruncate(shm, P);
+      const shared = sys.personality === "linux" ? L.MAP_SHARED : F.MAP_SHARED;
+      const a = p.mmap(0, P, FRW, shared, p.fds.open(shm, "rw"), 0);
+      const b = q.mmap(0, P, FRW, shared, q.fds.open(sys.shmOpen("/obj"), "rw"), 0);
+      p.write32(a, 0x1234);
+      expect(q.read32(b)).toBe(0x1234);
+      q.write8(b + 9, 3);
+      expect(p.read8(a + 9)).toBe(3);
+    }
+  });
+  row("shm-open-freebsd-einval-no-slash", () => {
+    const p = freebsdProc();
+    fails(p, "shm_open", "EINVAL", () => p.sys.shmOpen("obj"));
+    fails(p, "shm_open", "EINVAL", () => p.sys.shmOpen(""));
+    expect(p.sys.shmOpen("/a/b").name).toBe("/a/b");
+  });
+  row("shm-open-linux-einval-bad-name", () => {
+    const p = linuxProc();
+    for (const bad of ["", "/", ".", "/..", "/a/b", "a/"])
+      fails(p, "shm_open", "EINVAL", () => p.sys.shmOpen(bad));
+    expect(p.sys.shmOpen("x")).toBe(p.sys.shmOpen("//x"));
+  });
+  row("shm-open-both-enametoolong", () => {
+    const fp = freebsdProc();
+    expect(fp.sys.shmOpen(`/${"n".repeat(1022)}`).name.length).toBe(1023);
+    fails(fp, "shm_open", "ENAMETOOLONG", () => fp.sys.shmOpen(`/${"n".repeat(1023)}`));
+    const lp = linuxProc();
+    expect(lp.sys.shmOpen(`/${"n".repeat(255)}`).name.length).toBe(255);
+    fails(lp, "shm_open", "ENAMETOOLONG", () => lp.sys.shmOpen(`/${"n".repeat(256)}`));
+  });
+  row("shm-open-both-eexist-exclusive", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      p.sys.shmOpen("/e", { exclusive: true });
+      fails(p, "shm_open", "EEXIST", () => p.sys.shmOpen("/e", { exclusive: true }));
+    }
+  });
+  row("shm-open-both-enoent-no-create", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      fails(p, "shm_open", "ENOENT", () => p.sys.shmOpen("/none", { create: false }));
+      const s = p.sys.shmOpen("/some");
+      expect(p.sys.shmOpen("/some", { create: false })).toBe(s);
+    }
+  });
+  row("shm-unlink-both-enoent-unknown", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      fails(p, "shm_unlink", "ENOENT", () => p.sys.shmUnlink("/never"));
+      p.sys.shmOpen("/once");
+      p.sys.shmUnlink("/once");
+      fails(p, "shm_unlink", "ENOENT", () => p.sys.shmUnlink("/once"));
+    }
+    const fp = freebsdProc();
+    fails(fp, "shm_unlink", "EINVAL", () => fp.sys.shmUnlink("once"));
+  });
+  row("shm-unlink-both-opens-keep-object", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const sys = p.sys;
+      const shm = sys.shmOpen("/k");
+      shm.truncate(P);
+      const shared = sys.personality === "linux" ? L.MAP_SHARED : F.MAP_SHARED;
+      const fd = p.fds.open(shm, "rw");
+      const a = p.mmap(0, P, FRW, shared, fd, 0);
+      p.write8(a, 77);
+      sys.shmUnlink("/k");
+      expect(p.read8(a)).toBe(77);
+      const b = p.mmap(0, P, FRW, shared, fd, 0);
+      expect(p.read8(b)).toBe(77);
+      expect(sys.shmOpen("/k")).not.toBe(shm);
+      if (sys.personality === "linux") expect(at(p, a)?.path).toBe("/dev/shm/k (deleted)");
+      else expect(at(p, a)?.path).toBe("/k");
+    }
+  });
+});
+
+// ---------------------------------------------------------------------- device mappings
+
+describe("device mappings", () => {
+  const device = () => new Device(P + 8, { read: () => 0, write: () => {} }, "/dev/regs");
+  row("mmap-both-einval-device-private", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const fd = p.fds.open(device(), "rw");
+      const priv = p.sys.personality === "linux" ? L.MAP_PRIVATE : F.MAP_PRIVATE;
+      const before = snapshot(p);
+      fails(p, "mmap", "EINVAL", () => p.mmap(0, P, FRW, priv, fd, 0));
+      expect(snapshot(p)).toBe(before);
+    }
+  });
+  row("mmap-both-einval-device-beyond-end", () => {
+    for (const p of [freebsdProc(), linuxProc()]) {
+      const fd = p.fds.open(device(), "rw");
+      const shared = p.sys.personality === "linux" ? L.MAP_SHARED : F.MAP_SHARED;
+      fails(p, "mmap", "EINVAL", () => p.mmap(0, 3 * P, FRW, shared, fd, 0));
+      fails(p, "mmap", "EINVAL", () => p.mmap(0, 2 * P, FRW, shared, fd, P));
+      const a = p.mmap(0, 2 * P, FRW, shared, fd, 0);
+      expect(at(p, a)?.kind).toBe("device");
+    }
+  });
+  row("minherit-freebsd-einval-device-copy", () => {
+    const p = freebsdProc();
+    const a = p.mmap(0, P, FRW, F.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    const before = snapshot(p);
+    fails(p, "minherit", "EINVAL", () => p.minherit(a, P, F.INHERIT_COPY));
+    fails(p, "minherit", "EINVAL", () => p.minherit(a, P, F.INHERIT_ZERO));
+    expect(snapshot(p)).toBe(before);
   });
 });
 

@@ -88,7 +88,8 @@ export function auditSystem(sys: VmSystem): void {
         panic(FN, `pid ${p.pid}: wired PTE at 0x${va.toString(16)} in an unwired entry`);
     }
     for (const e of p.map.entries()) {
-      if (e.wiredCount === 0 || e.object === null) continue;
+      // A device page is never mapped (each access traps): nothing to be wired.
+      if (e.wiredCount === 0 || e.object === null || e.object.type === "device") continue;
       for (let va = e.start; va < e.end; va += ps) {
         const pte = p.pmap.extract(va);
         if (pte === 0 || (pte & PTE_WIRED) === 0)

@@ -22,6 +22,7 @@ export type ErrnoName =
   | "ENOTSUP"
   | "EOPNOTSUPP"
   | "EOVERFLOW"
+  | "ENAMETOOLONG"
   | "ENOSYS";
 
 export const FREEBSD_ERRNO: Readonly<Record<ErrnoName, number>> = {
@@ -41,6 +42,7 @@ export const FREEBSD_ERRNO: Readonly<Record<ErrnoName, number>> = {
   EAGAIN: 35,
   ENOTSUP: 45,
   EOPNOTSUPP: 45,
+  ENAMETOOLONG: 63,
   ENOSYS: 78,
   EOVERFLOW: 84,
 };
@@ -60,6 +62,7 @@ export const LINUX_ERRNO: Readonly<Record<ErrnoName, number>> = {
   ENODEV: 19,
   EINVAL: 22,
   ENOSPC: 28,
+  ENAMETOOLONG: 36,
   ENOSYS: 38,
   EOVERFLOW: 75,
   ENOTSUP: 95,

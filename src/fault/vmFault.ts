@@ -15,6 +15,8 @@
  * 3. pmap_enter maps it; on a soft fault (and a copy on write) neighbouring resident pages are
  *    prefaulted read-only in the spiral order -1, +1, -2, +2, ... up to 4 pages each way, stopping
  *    at the first neighbour with no page in the chain (vm_fault_prefault).
+ * A device object (src/pager/device.ts) has no pages: a fault there only validates the access
+ * and names the device and offset in the FaultContext, for the caller to perform (MMIO).
  * The state of one fault lives in one place (the locals of vmFault; STYLE habit 7); if the map
  * changes while a page is being made, the fault starts again from the lookup.
  *
@@ -36,6 +38,7 @@ import type { VmMap } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
 import { PG_BUSY, PG_DIRTY } from "../page/PhysMem.js";
+import type { DevicePager } from "../pager/device.js";
 import { type Pmap, PTE_WIRED } from "../pmap/Pmap.js";
 
 /** VM_FAULT_* flags. */
@@ -93,6 +96,13 @@ export interface FaultContext {
   /** Events (emitted only while someone listens) and the faulting process's id. */
   readonly events: EventHub;
   readonly pid: number;
+  /**
+   * Set by a successful fault on a device page (and cleared by nothing else): the device and
+   * the byte offset in it that the faulting access addresses. The caller performs the access
+   * through the device; nothing was entered in the pmap.
+   */
+  mmio: DevicePager | null;
+  mmioOffset: number;
 }
 
 function emit(
@@ -138,6 +148,19 @@ export function vmFault(
   const write = (access & VM_PROT_WRITE) !== 0;
   const mem = fc.objects.mem;
   try {
+    const dev = top.devicePager;
+    if (dev !== null) {
+      // The device pager caches nothing: no page, no translation. The access is validated
+      // (lookup checked the protection; the page must lie inside the device) and handed back
+      // to the caller, which performs it through the device: every access comes here.
+      if (pindex >= top.size) {
+        st.failed++;
+        return KERN_OUT_OF_BOUNDS;
+      }
+      fc.mmio = dev;
+      fc.mmioOffset = pindex * ps + (va - vaPage);
+      return KERN_SUCCESS;
+    }
     let frame = top.pageLookup(pindex);
     let prefaultOk = true;
     if (frame >= 0) {

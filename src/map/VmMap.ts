@@ -25,6 +25,7 @@
  *
  * Deliberate differences from FreeBSD, each so that a failing call changes nothing:
  * - inherit(COPY) over a large-page entry checks before clipping (FreeBSD leaves its clips);
+ * - inherit(COPY or ZERO) over a device mapping is refused, so device mappings stay shared;
  * - delete/protect/madvise/wire check both clip points before the first change;
  * - wire without HOLESOK checks for holes and no-access entries before wiring anything;
  * - delete over an entry that another (simulated) thread has system-wired cannot sleep until
@@ -1375,8 +1376,8 @@ export class VmMap {
   /**
    * vm_map_inherit: sets the inheritance of [start, end) to SHARE, COPY, NONE or ZERO. Holes
    * are ignored; guard entries keep their inheritance when asked for ZERO. Returns
-   * KERN_INVALID_ARGUMENT for any other value, or for COPY over a large-page entry (checked
-   * before anything changes). Takes the lock itself.
+   * KERN_INVALID_ARGUMENT for any other value, for COPY over a large-page entry, or for COPY
+   * or ZERO over a device mapping (checked before anything changes). Takes the lock itself.
    */
   inherit(start: number, end: number, inh: VmInherit): KernReturn {
     if (!isInherit(inh)) return KERN_INVALID_ARGUMENT;
@@ -1392,6 +1393,11 @@ export class VmMap {
       if (inh === VM_INHERIT_COPY)
         for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
           if (e.splitBoundaryIndex !== 0) return KERN_INVALID_ARGUMENT;
+      // A device mapping stays shared: a child never gets a private copy (or zeros) in place
+      // of device registers (vmspace's rule; FreeBSD forces device mappings MAP_SHARED).
+      if (inh === VM_INHERIT_COPY || inh === VM_INHERIT_ZERO)
+        for (let e = this.#firstAtOrAbove(start); e !== null && e.start < end; e = e.next)
+          if (e.object !== null && e.object.type === "device") return KERN_INVALID_ARGUMENT;
       const first = this.#lookupClipStart(start);
       if (first === null) return KERN_SUCCESS;
       let prev = first.prev;
@@ -1512,6 +1518,114 @@ export class VmMap {
       return true;
     } finally {
       if (take) this.unlockRead();
+    }
+  }
+
+  // ---------------------------------------------------------------- sync and prefault
+
+  /**
+   * vm_map_sync: pushes the dirty pages of the objects mapped in [start, end) to their pagers
+   * (vm_object_sync over each entry's part of the range), with `invalidate` also freeing the
+   * cached pages so that the next access reads the file again. `syncio` asks for synchronous
+   * writes; every write is synchronous here, so it changes nothing. The range is clamped to
+   * the map. Pass 1 validates before anything is written, in FreeBSD's order, entry by entry:
+   * KERN_INVALID_ADDRESS when `start` is unmapped or a hole lies before `end` (msync ENOMEM);
+   * KERN_INVALID_ARGUMENT with `invalidate` over a user-wired entry (msync EBUSY), or for a
+   * large-page entry and a start or end not aligned to its page size. `start === end` syncs
+   * the whole entry containing `start`. Copy-on-write entries write nothing (their object, or
+   * their shadow of it, is private). Malformed arguments: KERN_INVALID_ARGUMENT, before the map
+   * is locked. Takes the lock shared. Example: `map.sync(a, a + 0x2000, true, false)`.
+   */
+  sync(start: number, end: number, syncio: boolean, invalidate: boolean): KernReturn {
+    if (!isClampArg(start, this.pageSize) || !isClampArg(end, this.pageSize))
+      return KERN_INVALID_ARGUMENT;
+    if (typeof syncio !== "boolean" || typeof invalidate !== "boolean")
+      return KERN_INVALID_ARGUMENT;
+    this.lockRead();
+    try {
+      [start, end] = this.#clamp(start, end);
+      const first = this.#lookup(start);
+      if (first === null || start >= first.end) return KERN_INVALID_ADDRESS;
+      if (start === end) {
+        start = first.start;
+        end = first.end;
+      }
+      // Pass 1: nothing is written unless the whole range passes.
+      for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
+        if (invalidate && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) return KERN_INVALID_ARGUMENT;
+        const bdry = e.splitBoundaryIndex;
+        if (bdry !== 0) {
+          const lps = this.pagesizes[bdry];
+          if (start % lps !== 0 || end % lps !== 0) return KERN_INVALID_ARGUMENT;
+        }
+        if (end > e.end && (e.next === null || e.next.start !== e.end)) return KERN_INVALID_ADDRESS;
+      }
+      // Pass 2: vm_object_sync of each entry's window.
+      // A pager error fails the call (KERN_FAILURE, msync EIO) but the walk goes on.
+      const ps = this.pageSize;
+      let failed = false;
+      for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
+        const o = e.object;
+        if (o === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
+        const lo = (Math.max(start, e.start) - e.start + e.offset) / ps;
+        const hi = (Math.min(end, e.end) - e.start + e.offset) / ps;
+        if (o.sync(lo, hi, invalidate) !== null) failed = true;
+      }
+      return failed ? KERN_FAILURE : KERN_SUCCESS;
+    } finally {
+      this.unlockRead();
+    }
+  }
+
+  /** vm_map_clean: the older name of {@link sync}, same arguments and results. */
+  clean(start: number, end: number, syncio: boolean, invalidate: boolean): KernReturn {
+    return this.sync(start, end, syncio, invalidate);
+  }
+
+  /**
+   * vm_map_pmap_enter over [start, end): enters the pages already resident in each entry's own
+   * object into the pmap, read-only (executable where the entry is), as mmap-time prefault
+   * (MAP_PREFAULT) does. Nothing is allocated or read from a pager; pages already mapped keep
+   * their translation; holes, guard and objectless entries, entries without READ or EXECUTE
+   * and wired entries (their pages are mapped already) are skipped. The range is clamped to
+   * the map. Returns KERN_SUCCESS, or KERN_INVALID_ARGUMENT for malformed arguments. A map
+   * whose pmap lacks `enterQuick` (or has none) maps nothing. Takes the lock shared.
+   * Example: `map.prefault(a, a + 0x10000)`.
+   */
+  prefault(start: number, end: number): KernReturn {
+    if (!isClampArg(start, this.pageSize) || !isClampArg(end, this.pageSize))
+      return KERN_INVALID_ARGUMENT;
+    const pmap = this.pmap;
+    if (pmap === null || pmap.enterQuick === undefined) return KERN_SUCCESS;
+    this.lockRead();
+    try {
+      [start, end] = this.#clamp(start, end);
+      const ps = this.pageSize;
+      let e = this.#lookup(start);
+      if (e === null || start >= e.end) e = this.#succ(e);
+      for (; e !== null && e.start < end; e = e.next) {
+        const o = e.object;
+        const prot = e.protection & (VM_PROT_READ | VM_PROT_EXECUTE);
+        if (o === null || prot === VM_PROT_NONE || e.wiredCount !== 0) continue;
+        if ((e.eflags & (MAP_ENTRY_GUARD | MAP_ENTRY_NOFAULT)) !== 0) continue;
+        const s = Math.max(start, e.start);
+        const t = Math.min(end, e.end);
+        const base = e.start - e.offset; // the address of object page 0
+        if ((t - s) / ps <= o.pages.size) {
+          for (let va = s; va < t; va += ps) {
+            const f = o.pageLookup((va - base) / ps);
+            if (f >= 0) pmap.enterQuick(va, f, prot);
+          }
+        } else {
+          for (const [p, f] of o.pages) {
+            const va = base + p * ps;
+            if (va >= s && va < t) pmap.enterQuick(va, f, prot);
+          }
+        }
+      }
+      return KERN_SUCCESS;
+    } finally {
+      this.unlockRead();
     }
   }
 
@@ -1886,6 +2000,33 @@ export class VmMap {
     return { rv: KERN_SUCCESS, grow };
   }
 
+  /**
+   * vm_map_growstack as a call of its own: grows the stack whose guard gap contains `addr`
+   * far enough to cover it, exactly as a fault at `addr` would (the main stack, between
+   * maxSaddr and stackTop, is held to RLIMIT_STACK and its size `ssize` updated). Returns
+   * KERN_SUCCESS (also when `addr` lies in the stack already: someone grew it), KERN_NO_SPACE
+   * (the guard pages or a limit are in the way; nothing changes), KERN_FAILURE (`addr` is in
+   * no stack gap), KERN_INVALID_ARGUMENT (not a safe non-negative integer). Takes the lock.
+   * Example: `map.growStack(stackBottom - 1)`.
+   */
+  growStack(addr: number): KernReturn {
+    if (!isAddr(addr)) return KERN_INVALID_ARGUMENT;
+    this.lock();
+    try {
+      return this.#growStack(addr).rv;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** growStackLocked for the stack holding `va`, keeping the main stack's size (lock held). */
+  #growStack(va: number): { rv: KernReturn; grow: number } {
+    const main = va >= this.maxSaddr && va < this.stackTop;
+    const g = this.growStackLocked(va, main, this.ssize);
+    if (g.rv === KERN_SUCCESS && main) this.ssize += g.grow;
+    return g;
+  }
+
   /** Bytes in wired entries (for RLIMIT_MEMLOCK checks). */
   #wiredBytes(): number {
     let n = 0;
@@ -1932,9 +2073,7 @@ export class VmMap {
         ) {
           this.unlockRead();
           this.lock();
-          const main = va >= this.maxSaddr && va < this.stackTop;
-          const g = this.growStackLocked(va, main, this.ssize);
-          if (g.rv === KERN_SUCCESS && main) this.ssize += g.grow;
+          const g = this.#growStack(va);
           this.unlock();
           if (g.rv === KERN_SUCCESS && g.grow > 0) continue;
           this.lockRead();

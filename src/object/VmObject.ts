@@ -30,6 +30,7 @@
 
 import { kassert, panic } from "../base/assert.js";
 import { PG_BUSY, PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
+import type { DevicePager } from "../pager/device.js";
 import { SwapBlocks, type SwapError, SwapPager } from "../pager/swap.js";
 import type { ObjectPager, PagerError } from "../pager/vnode.js";
 import type { PvTable } from "../pmap/Pmap.js";
@@ -123,6 +124,8 @@ export class VmObject {
   readonly pages = new Map<number, number>();
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
   pager: ObjectPager | null = null;
+  /** The device behind a "device" object (memory-mapped I/O, never a page); else null (constant). */
+  devicePager: DevicePager | null = null;
   /** Swap slots of paged-out pages; null until the first pageout (object lock). */
   swap: SwapBlocks | null = null;
 
@@ -150,6 +153,17 @@ export class VmObject {
   static allocateVnode(ctx: ObjectContext, pager: ObjectPager): VmObject {
     const o = new VmObject(ctx, "vnode", Math.floor(Number.MAX_SAFE_INTEGER / ctx.mem.pageSize), 0);
     o.pager = pager;
+    return o;
+  }
+
+  /**
+   * dev_pager_alloc: the object of a memory-mapped device, sized to cover the device's last
+   * byte. It never holds a page: the fault handler hands each access to the device.
+   */
+  static allocateDevice(ctx: ObjectContext, pager: DevicePager): VmObject {
+    const pages = Math.ceil(pager.device.size / ctx.mem.pageSize);
+    const o = new VmObject(ctx, "device", pages, OBJ_FICTITIOUS | OBJ_UNMANAGED);
+    o.devicePager = pager;
     return o;
   }
 
@@ -201,6 +215,26 @@ export class VmObject {
     if (f === undefined) return false;
     const ctx = this.#ctx("vm_page_is_dirty");
     return (ctx.mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f);
+  }
+
+  /**
+   * vm_object_sync: writes the dirty pages with index in [start, end) back through the pager
+   * (pageClean) and, with `invalidate`, then frees the clean, unwired cached pages of that
+   * window (OBJPR_CLEANONLY), so the next access reads the file again; a page the pager refused
+   * stays resident and dirty. Objects without a pager (anonymous, device) have nothing to
+   * write and keep their pages. Returns null, or the pager's first error.
+   */
+  sync(start: number, end: number, invalidate: boolean): PagerError | null {
+    if (this.pager === null) return null;
+    const err = this.pageClean(start, end);
+    if (invalidate && this.pages.size > 0) {
+      const wire = this.#ctx("vm_object_sync").mem.wire;
+      const drop: number[] = [];
+      for (const [p, f] of this.pages)
+        if (p >= start && p < end && wire[f] === 0 && !this.pageIsDirty(p)) drop.push(p);
+      for (const p of drop) this.pageFree(p);
+    }
+    return err;
   }
 
   get isAnon(): boolean {

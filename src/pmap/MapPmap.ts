@@ -12,4 +12,9 @@ export interface MapPmap {
   remove(sva: number, eva: number): void;
   /** pmap_protect: reduces the translations in [sva, eva) to at most `prot`. */
   protect(sva: number, eva: number, prot: VmProt): void;
+  /**
+   * pmap_enter_quick: maps `va` to `frame` read-only (never writable, never wired) unless
+   * something is mapped there already. Optional: without it, VmMap.prefault maps nothing.
+   */
+  enterQuick?(va: number, frame: number, prot: VmProt): void;
 }

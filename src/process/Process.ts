@@ -48,7 +48,9 @@ import {
   VMFS_SUPER_SPACE,
 } from "../base/flags.js";
 import {
+  KERN_FAILURE,
   KERN_INVALID_ADDRESS,
+  KERN_INVALID_ARGUMENT,
   KERN_NO_SPACE,
   KERN_OUT_OF_BOUNDS,
   KERN_PROTECTION_FAILURE,
@@ -71,11 +73,13 @@ import { MAP_32BIT_MAX_ADDR, VmMap, type VmMapLimits } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { CHAIN_RESIDENT, CHAIN_SWAPPED, OBJ_SHM, type VmObject } from "../object/VmObject.js";
 import { PG_DIRTY, Q_INACTIVE } from "../page/PhysMem.js";
-import type { PagerError } from "../pager/vnode.js";
+import { Device } from "../pager/device.js";
+import type { PagerError, Vnode } from "../pager/vnode.js";
 import { Pmap, PTE_A, PTE_M, PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
 import { RLIM_INFINITY } from "./constants.js";
 import { type AccessType, MemoryFault, VmError } from "./errors.js";
 import { FdTable } from "./fds.js";
+import { ShmPager } from "./shm.js";
 import type { VmSystem } from "./VmSystem.js";
 
 /** Options of sys.createProcess(). */
@@ -102,7 +106,7 @@ export interface MapInfo {
   needsCopy: boolean;
   wired: number;
   /** What backs the entry: the type of the deepest object of its shadow chain. */
-  kind: "anon" | "vnode" | "device" | "guard" | "stack" | "phys";
+  kind: "anon" | "vnode" | "shm" | "device" | "guard" | "stack" | "phys";
   /** Byte offset of the entry's start in that deepest object (the file offset of a file). */
   offset: number;
   /** The file's path (the deepest object's), or null. */
@@ -243,7 +247,14 @@ export class Process {
       flags: sys.aslrRandom !== null ? 0x08 /* MAP_ASLR */ : 0,
       seed: pid * 0x9e3779b1,
     });
-    this.#fc = { objects: sys.objects, stats: sys.faultStats, events: sys.events, pid };
+    this.#fc = {
+      objects: sys.objects,
+      stats: sys.faultStats,
+      events: sys.events,
+      pid,
+      mmio: null,
+      mmioOffset: 0,
+    };
     this.map.hooks = {
       wirePages: (map, start, end) => this.#wirePages(map, start, end),
       unwirePages: (_map, start, end) => this.#unwirePages(start, end),
@@ -447,6 +458,7 @@ export class Process {
       } else fmax |= VM_PROT_WRITE;
       maxprot &= fmax;
       if ((prot & maxprot) !== prot) throw this._err(sc, "EACCES", "prot exceeds the file's");
+      this._checkDevice(sc, file.vnode, (flags & MAP_SHARED) !== 0, offset, size);
       const obj = this.sys._vnodeObject(file.vnode, file.path);
       try {
         return (
@@ -459,6 +471,25 @@ export class Process {
     }
     const at = this._mmapObject(sc, addr, maxAddr, size, prot, maxprot, flags, null, offset);
     return at + pageoff;
+  }
+
+  /**
+   * @internal vm_mmap_cdev and dev_pager_alloc: a device maps only MAP_SHARED ("character
+   * devices do not provide private mappings") and only over pages that hold some of its bytes;
+   * otherwise EINVAL. Nothing to check for other vnodes.
+   */
+  protected _checkDevice(
+    sc: string,
+    vnode: Vnode,
+    shared: boolean,
+    offset: number,
+    size: number,
+  ): void {
+    if (!(vnode instanceof Device)) return;
+    if (!shared) throw this._err(sc, "EINVAL", "a device cannot be mapped MAP_PRIVATE");
+    const ps = this._ps;
+    if (offset + size > Math.ceil(vnode.size / ps) * ps)
+      throw this._err(sc, "EINVAL", "mapping beyond the device's last page");
   }
 
   /** vm_mmap_object: limits, cow flags, placement, insertion, MCL_FUTURE wiring. */
@@ -772,23 +803,26 @@ export class Process {
       (FREEBSD_MS_ASYNC | FREEBSD_MS_INVALIDATE)
     )
       throw this._err(sc, "EINVAL", "MS_ASYNC with MS_INVALIDATE");
-    // vm_map_sync: the start must be mapped; start == end syncs the entry containing it; then
-    // one pass, entry by entry: user-wired memory under MS_INVALIDATE, then a following hole.
-    const r = this.map.lookupEntry(start);
-    if (!r.found) throw this._err(sc, "ENOMEM", "addr is not mapped");
-    let [s, t] = [start, end];
-    if (s === t) [s, t] = [r.entry!.start, r.entry!.end];
-    const invalidate = (flags & FREEBSD_MS_INVALIDATE) !== 0;
-    const entries = this._entriesIn(s, t);
-    for (const e of entries) {
-      if (invalidate && (e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+    // vm_map_sync validates (unmapped start, holes, user-wired memory under MS_INVALIDATE)
+    // before it writes anything; its KERN_* code becomes msync's errno (spec section 8.3).
+    const rv = this.map.sync(
+      start,
+      end,
+      (flags & FREEBSD_MS_ASYNC) === 0,
+      (flags & FREEBSD_MS_INVALIDATE) !== 0,
+    );
+    switch (rv) {
+      case KERN_SUCCESS:
+        return;
+      case KERN_INVALID_ADDRESS:
+        throw this._err(sc, "ENOMEM", "the range has unmapped pages");
+      case KERN_INVALID_ARGUMENT:
         throw this._err(sc, "EBUSY", "MS_INVALIDATE on wired pages");
-      if (t > e.end && (e.next === null || e.next.start !== e.end))
-        throw this._err(sc, "ENOMEM", "range has unmapped pages");
+      case KERN_FAILURE:
+        throw this._err(sc, "EIO", "the pager failed");
+      default:
+        throw this._err(sc, "EINVAL", `vm_map_sync: ${rv}`);
     }
-    // vm_map_sync goes on past an entry whose file fails and answers KERN_FAILURE: EIO.
-    if (this._syncRange(entries, s, t, invalidate) !== null)
-      throw this._err(sc, "EIO", "the file failed a write; the pages stay dirty");
   }
 
   /** @internal The entries intersecting [start, end), in address order. */
@@ -821,13 +855,7 @@ export class Process {
       if (o === null || o.pager === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
       const first = (Math.max(start, e.start) - e.start + e.offset) / ps;
       const last = (Math.min(end, e.end) - e.start + e.offset) / ps;
-      const err = o.pageClean(first, last);
-      if (invalidate && o.pages.size > 0) {
-        const drop: number[] = [];
-        for (const [p, f] of o.pages)
-          if (p >= first && p < last && mem.wire[f] === 0 && !o.pageIsDirty(p)) drop.push(p);
-        for (const p of drop) o.pageFree(p);
-      }
+      const err = o.sync(first, last, invalidate);
       if (err !== null) {
         error ??= err;
         if (stopOnError) break;
@@ -962,7 +990,9 @@ export class Process {
 
   /**
    * The slow path: translates `addr` for `access`, faulting as needed; sets `slowOff` to the
-   * byte offset in physical memory. Throws MemoryFault for what the kernel would signal.
+   * byte offset in physical memory and returns it. Returns -1 for a device page (the fault
+   * left the device and the offset of `addr` in it in the fault context: see #device). Throws
+   * MemoryFault for what the kernel would signal.
    */
   #translate(addr: number, access: VmProt): number {
     if (!Number.isSafeInteger(addr) || addr < 0)
@@ -970,20 +1000,45 @@ export class Process {
     if (!this.#alive) throw new Error(`process ${this.pid} has exited`);
     const ps = this._ps;
     const page = addr - (addr % ps);
+    const fc = this.#fc;
     for (let tries = 0; tries < 4; tries++) {
       const base = this.pmap.fill(page, access);
       if (base >= 0) {
         slowOff = base + (addr - page);
         return slowOff;
       }
+      fc.mmio = null;
       const rv =
         page >= this.map.max
           ? KERN_INVALID_ADDRESS
-          : vmFault(this.#fc, this.map, this.pmap, page, access, 0);
+          : vmFault(fc, this.map, this.pmap, page, access, 0);
       if (rv === KERN_INVALID_ADDRESS && this._expandStack(page)) continue;
       if (rv !== KERN_SUCCESS) throw this.#signal(rv, addr, access);
+      if (fc.mmio !== null) {
+        fc.mmioOffset += addr - page;
+        return -1;
+      }
     }
     throw new Error(`vm_fault: no progress at 0x${addr.toString(16)}`);
+  }
+
+  /**
+   * The device of the access that #translate just returned -1 for, once the `width` bytes at
+   * `addr` are known to lie inside it (a byte past its end is SIGBUS, as past a file's end).
+   * The offset is the fault context's `mmioOffset`.
+   */
+  #device(addr: number, width: number, access: VmProt): Device {
+    const fc = this.#fc;
+    const d = fc.mmio!.device;
+    if (!d.inRange(fc.mmioOffset, width))
+      throw this.#signal(KERN_OUT_OF_BOUNDS, addr + Math.max(0, d.size - fc.mmioOffset), access);
+    return d;
+  }
+
+  /** One byte at `addr` through the slow path (memory or device). */
+  #loadByte(addr: number, access: VmProt): number {
+    const off = this.#translate(addr, access);
+    return off >= 0 ? this.#u8[off] : this.#device(addr, 1, access).load(this.#fc.mmioOffset, 1);
   }
 
   /** vm_fault_trap: KERN_* to signal and code. */
@@ -1035,7 +1090,7 @@ export class Process {
       const off = this.#base[slot] + (addr - vpn * this._ps);
       if ((off | 0) === off) return this.#u8[off];
     }
-    return this.#u8[this.#translate(addr, VM_PROT_READ)];
+    return this.#loadByte(addr, VM_PROT_READ);
   }
 
   /** Loads a little-endian 16-bit value. */
@@ -1060,17 +1115,26 @@ export class Process {
     return this.#readSlow(addr, 4);
   }
 
-  /** Loads a little-endian 64-bit value. */
+  /** Loads a little-endian 64-bit value (from a device: one 8-byte access). */
   read64(addr: number): bigint {
+    const vpn = Math.floor(addr * this.#invPs);
+    const slot = vpn & 255;
+    if (
+      !(this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) &&
+      (addr % this._ps) + 8 <= this._ps &&
+      this.#translate(addr, VM_PROT_READ) < 0
+    )
+      return this.#device(addr, 8, VM_PROT_READ).load64(this.#fc.mmioOffset);
     const lo = this.read32(addr);
     const hi = this.read32(addr + 4);
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
-  #readSlow(addr: number, n: number): number {
+  #readSlow(addr: number, n: 2 | 4): number {
     if ((addr % this._ps) + n <= this._ps) {
       // Within one page: one translation (a TLB miss or a fault), then the bytes.
       const off = this.#translate(addr, VM_PROT_READ);
+      if (off < 0) return this.#device(addr, n, VM_PROT_READ).load(this.#fc.mmioOffset, n);
       const u8 = this.#u8;
       let w = 0;
       for (let i = n - 1; i >= 0; i--) w = w * 256 + u8[off + i];
@@ -1078,8 +1142,7 @@ export class Process {
     }
     // Bytes in ascending order, so an access spanning pages faults on the lowest bad page.
     let v = 0;
-    for (let i = 0, m = 1; i < n; i++, m *= 256)
-      v += this.#u8[this.#translate(addr + i, VM_PROT_READ)] * m;
+    for (let i = 0, m = 1; i < n; i++, m *= 256) v += this.#loadByte(addr + i, VM_PROT_READ) * m;
     return v;
   }
 
@@ -1094,7 +1157,9 @@ export class Process {
         return;
       }
     }
-    this.#u8[this.#translate(addr, VM_PROT_WRITE)] = value;
+    const off = this.#translate(addr, VM_PROT_WRITE);
+    if (off >= 0) this.#u8[off] = value;
+    else this.#device(addr, 1, VM_PROT_WRITE).store(this.#fc.mmioOffset, 1, value);
   }
 
   /** Stores a little-endian 16-bit value. */
@@ -1125,32 +1190,47 @@ export class Process {
     this.#writeSlow(addr, value, 4);
   }
 
-  /** Stores a little-endian 64-bit value. */
+  /** Stores a little-endian 64-bit value (to a device: one 8-byte access). */
   write64(addr: number, value: bigint): void {
     const v = BigInt.asUintN(64, value);
     // Check both halves are writable before storing either, so a fault stores nothing.
-    this.#translate(addr, VM_PROT_WRITE);
+    const off = this.#translate(addr, VM_PROT_WRITE);
+    if (off < 0 && (addr % this._ps) + 8 <= this._ps) {
+      this.#device(addr, 8, VM_PROT_WRITE).store64(this.#fc.mmioOffset, v);
+      return;
+    }
     this.#translate(addr + 7, VM_PROT_WRITE);
     this.write32(addr, Number(v & 0xffffffffn));
     this.write32(addr + 4, Number(v >> 32n));
   }
 
-  #writeSlow(addr: number, value: number, n: number): void {
+  #writeSlow(addr: number, value: number, n: 2 | 4): void {
     if ((addr % this._ps) + n <= this._ps) {
       // Within one page: one translation (a TLB miss or a fault), then the bytes.
       const off = this.#translate(addr, VM_PROT_WRITE);
+      if (off < 0) {
+        this.#device(addr, n, VM_PROT_WRITE).store(this.#fc.mmioOffset, n, value);
+        return;
+      }
       const u8 = this.#u8;
       let w = value >>> 0;
       for (let i = 0; i < n; i++, w >>>= 8) u8[off + i] = w & 0xff;
       return;
     }
     // Across pages: translate every byte first, so an access that faults stores nothing.
-    const offs = [];
-    for (let i = 0; i < n; i++) offs.push(this.#translate(addr + i, VM_PROT_WRITE));
-    let v = value >>> 0;
+    const offs: number[] = [];
+    const devs: (Device | null)[] = [];
     for (let i = 0; i < n; i++) {
-      this.#u8[offs[i]] = v & 0xff;
-      v >>>= 8;
+      const off = this.#translate(addr + i, VM_PROT_WRITE);
+      const d = off < 0 ? this.#device(addr + i, 1, VM_PROT_WRITE) : null;
+      offs.push(off < 0 ? this.#fc.mmioOffset : off);
+      devs.push(d);
+    }
+    let v = value >>> 0;
+    for (let i = 0; i < n; i++, v >>>= 8) {
+      const d = devs[i];
+      if (d === null) this.#u8[offs[i]] = v & 0xff;
+      else d.store(offs[i], 1, v & 0xff);
     }
   }
 
@@ -1173,13 +1253,22 @@ export class Process {
       const a = addr + done;
       const n = Math.min(length - done, ps - (a % ps));
       const off = this.#translate(a, access);
-      out.set(this.#u8.subarray(off, off + n), done);
+      if (off >= 0) out.set(this.#u8.subarray(off, off + n), done);
+      else {
+        // A device: one 1-byte load per byte, in ascending order, up to its end.
+        const at = this.#fc.mmioOffset;
+        const d = this.#fc.mmio!.device;
+        for (let i = 0; i < n; i++) {
+          if (!d.inRange(at + i, 1)) this.#device(a + i, 1, access);
+          out[done + i] = d.load(at + i, 1);
+        }
+      }
       done += n;
     }
     return out;
   }
 
-  /** Copies `length` bytes out of the address space. */
+  /** Copies `length` bytes out of the address space (from a device: one load per byte). */
   readBytes(addr: number, length: number): Uint8Array {
     return this.#copyOut(addr, length, VM_PROT_READ);
   }
@@ -1189,20 +1278,29 @@ export class Process {
     return this.#copyOut(addr, length, VM_PROT_EXECUTE);
   }
 
-  /** Copies `bytes` into the address space. Every page is checked before any byte is stored. */
+  /**
+   * Copies `bytes` into the address space. Every page is checked before any byte is stored;
+   * to a device, one 1-byte store per byte, in ascending order.
+   */
   writeBytes(addr: number, bytes: Uint8Array): void {
     const ps = this._ps;
     const length = bytes.length;
     for (let done = 0; done < length; ) {
       const a = addr + done;
-      this.#translate(a, VM_PROT_WRITE);
-      done += Math.min(length - done, ps - (a % ps));
+      const n = Math.min(length - done, ps - (a % ps));
+      if (this.#translate(a, VM_PROT_WRITE) < 0) this.#device(a, n, VM_PROT_WRITE);
+      done += n;
     }
     for (let done = 0; done < length; ) {
       const a = addr + done;
       const n = Math.min(length - done, ps - (a % ps));
       const off = this.#translate(a, VM_PROT_WRITE);
-      this.#u8.set(bytes.subarray(done, done + n), off);
+      if (off >= 0) this.#u8.set(bytes.subarray(done, done + n), off);
+      else {
+        const at = this.#fc.mmioOffset;
+        const d = this.#fc.mmio!.device;
+        for (let i = 0; i < n; i++) d.store(at + i, 1, bytes[done + i]);
+      }
       done += n;
     }
   }
@@ -1252,7 +1350,9 @@ export class Process {
     }
     const kind: MapInfo["kind"] =
       deep !== null && deep.type === "vnode"
-        ? "vnode"
+        ? deep.pager instanceof ShmPager
+          ? "shm"
+          : "vnode"
         : deep !== null && deep.type === "device"
           ? "device"
           : stack
@@ -1294,7 +1394,7 @@ export class Process {
   protected _pathOf(e: VmMapEntry): string | null {
     let o = e.object;
     while (o !== null && o.backingObject !== null) o = o.backingObject;
-    return o?.pager?.path ?? null;
+    return o?.pager?.path ?? o?.devicePager?.path ?? null;
   }
 
   /** @internal Faults page `va` in for `access` (prefault, MAP_POPULATE); false on failure. */
@@ -1332,7 +1432,7 @@ export class Process {
         const i = this.#info(e);
         const name =
           i.path ?? (i.kind === "stack" && (e.eflags & MAP_ENTRY_GUARD) === 0 ? "[stack]" : "");
-        const off = i.kind === "vnode" ? i.offset : 0;
+        const off = i.kind === "vnode" || i.kind === "shm" || i.kind === "device" ? i.offset : 0;
         const head = `${i.start.toString(16).padStart(8, "0")}-${i.end.toString(16).padStart(8, "0")} ${prot(i.prot)}${i.shared ? "s" : "p"} ${off.toString(16).padStart(8, "0")} 00:00 0`;
         lines.push(name ? `${head.padEnd(72)} ${name}` : `${head} `);
       }
@@ -1359,11 +1459,13 @@ export class Process {
             : "--"
           : i.kind === "vnode"
             ? "vn"
-            : i.kind === "device"
-              ? "dv"
-              : obj.backingObject !== null || obj.type === "swap"
-                ? "sw"
-                : "df";
+            : i.kind === "shm"
+              ? "sw"
+              : i.kind === "device"
+                ? "dv"
+                : obj.backingObject !== null || obj.type === "swap"
+                  ? "sw"
+                  : "df";
       lines.push(
         `${String(this.pid).padStart(5)} ${(`0x${i.start.toString(16)}`).padStart(18)} ${(`0x${i.end.toString(16)}`).padStart(18)} ${prot(i.prot)} ${String(i.resident).padStart(4)} ${String(obj ? obj.residentCount : 0).padStart(4)} ${String(obj ? obj.refCount : 0).padStart(3)} ${String(obj ? obj.shadowCount : 0).padStart(3)} ${flag} ${tp} ${i.path ?? ""}`.trimEnd(),
       );

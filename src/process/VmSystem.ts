@@ -20,6 +20,7 @@ import {
   Q_FREE,
   Q_INACTIVE,
 } from "../page/PhysMem.js";
+import { Device, DevicePager } from "../pager/device.js";
 import { type SwapBackend, SwapPager, type SwapStats } from "../pager/swap.js";
 import { pagerError, type Vnode, VnodePager } from "../pager/vnode.js";
 import { PvTable } from "../pmap/Pmap.js";
@@ -27,6 +28,7 @@ import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./co
 import { VmError } from "./errors.js";
 import { LinuxProcess, type LinuxProcessOptions } from "./linux.js";
 import { Process } from "./Process.js";
+import { type ShmHost, ShmObject, shmKey } from "./shm.js";
 
 export type Personality = "freebsd" | "linux";
 
@@ -112,7 +114,13 @@ export class VmSystem {
    * every file mapping of a replay is a fresh file).
    */
   readonly #vnodeObjects = new Map<Vnode, VmObject>();
+  /** Each device's object while something maps it (one object, hence one view of it). */
+  readonly #deviceObjects = new WeakMap<Device, VmObject>();
   #nextPid = 1;
+  /** POSIX shared-memory objects by name (shm_open's namespace). */
+  readonly #shm = new Map<string, ShmObject>();
+  /** What shm objects ask of the system (constant). */
+  readonly #shmHost: ShmHost;
 
   constructor(opts: VmSystemOptions = {}) {
     const personality = opts.personality ?? "freebsd";
@@ -149,6 +157,7 @@ export class VmSystem {
     this.errno = personality === "linux" ? LINUX_ERRNO : FREEBSD_ERRNO;
     this.aslrRandom = opts.aslrRandom ?? null;
     this.events.onActiveChange = (active) => this.#wireEvents(active);
+    this.#shmHost = { personality, cachedObject: (v) => this.#cached(v) };
   }
 
   #wireEvents(active: boolean): void {
@@ -203,12 +212,24 @@ export class VmSystem {
    * every mapping of one file shares one object, hence one copy of each page).
    */
   _vnodeObject(vnode: Vnode, path: string | null): VmObject {
+    if (vnode instanceof Device) {
+      // dev_pager_alloc: one device object per device, shared by every mapping.
+      const dev = this.#deviceObjects.get(vnode);
+      if (dev !== undefined && !dev.isDead) {
+        dev.reference();
+        return dev;
+      }
+      const o = VmObject.allocateDevice(this.objects, new DevicePager(vnode, path));
+      this.#deviceObjects.set(vnode, o);
+      return o;
+    }
     const cached = this.#vnodeObjects.get(vnode);
     if (cached !== undefined && !cached.isDead) {
       cached.reference();
       return cached;
     }
-    const obj = VmObject.allocateVnode(this.objects, new VnodePager(vnode, path));
+    const pager = vnode instanceof ShmObject ? vnode._pager() : new VnodePager(vnode, path);
+    const obj = VmObject.allocateVnode(this.objects, pager);
     this.#vnodeObjects.set(vnode, obj);
     return obj;
   }
@@ -288,13 +309,59 @@ export class VmSystem {
    * not copied them faults on its next access: SIGBUS, BUS_OBJERR on FreeBSD and BUS_ADRERR on
    * Linux) and zeroes the rest of the page straddling it. The Linux personality also drops
    * private copies made of those pages (truncate_pagecache unmaps even COW pages); FreeBSD
-   * keeps them. Growing the file again shows zeros.
+   * keeps them. Growing the file again shows zeros. A Device's size is fixed: EINVAL.
    */
   ftruncate(vnode: Vnode, length: number): void {
     this.#fileArg("ftruncate", length, "length");
+    if (vnode instanceof Device)
+      throw new VmError("ftruncate", "EINVAL", this.errno.EINVAL, "a device's size is fixed");
     vnode.truncate(length);
     const obj = this.#cached(vnode);
     if (obj !== null) cacheTruncate(obj, length, this.personality === "linux");
+  }
+
+  // ---------------------------------------------------------------- POSIX shared memory
+
+  /**
+   * shm_open(2): the shared-memory object named `name`, created empty (size 0; set it with
+   * ftruncate) when absent. The same name gives the same object until shmUnlink. Open it with
+   * `p.fds.open(shm, "rw")` and map it; every MAP_SHARED mapping sees the same pages.
+   * `exclusive` (O_EXCL) makes an existing name EEXIST; `create: false` (no O_CREAT) makes a
+   * missing one ENOENT. Names as each kernel takes them (src/process/shm.ts): EINVAL for a
+   * malformed name, ENAMETOOLONG for a long one. Example: `sys.shmOpen("/ring")`.
+   */
+  shmOpen(name: string, opts: { create?: boolean; exclusive?: boolean } = {}): ShmObject {
+    const sc = "shm_open";
+    const k = shmKey(this.personality, name);
+    if ("err" in k) throw new VmError(sc, k.err, this.errno[k.err], k.detail);
+    const create = opts.create ?? true;
+    const exclusive = opts.exclusive ?? false;
+    if (typeof create !== "boolean" || typeof exclusive !== "boolean")
+      throw new VmError(sc, "EINVAL", this.errno.EINVAL, "create and exclusive are booleans");
+    const found = this.#shm.get(k.key);
+    if (found !== undefined) {
+      if (exclusive && create) throw new VmError(sc, "EEXIST", this.errno.EEXIST, name);
+      return found;
+    }
+    if (!create) throw new VmError(sc, "ENOENT", this.errno.ENOENT, name);
+    const shm = new ShmObject(this.#shmHost, k.key);
+    this.#shm.set(k.key, shm);
+    return shm;
+  }
+
+  /**
+   * shm_unlink(2): removes `name`; descriptors and mappings of the object keep it (its pages
+   * and bytes) until they go. ENOENT for a name that is not there; EINVAL and ENAMETOOLONG as
+   * shmOpen. Example: `sys.shmUnlink("/ring")`.
+   */
+  shmUnlink(name: string): void {
+    const sc = "shm_unlink";
+    const k = shmKey(this.personality, name);
+    if ("err" in k) throw new VmError(sc, k.err, this.errno[k.err], k.detail);
+    const found = this.#shm.get(k.key);
+    if (found === undefined) throw new VmError(sc, "ENOENT", this.errno.ENOENT, name);
+    this.#shm.delete(k.key);
+    found._unlink();
   }
 
   /** Live processes in creation order. */

@@ -288,6 +288,7 @@ export class LinuxProcess extends Process {
     let object: VmObject | null = null;
     let cow = 0;
     if (file !== undefined) {
+      this._checkDevice(sc, file.vnode, shared, offset, size);
       object = this.sys._vnodeObject(file.vnode, file.path);
       // A shared vma stays shared in a fork child (dup_mmap copies no VM_SHARED page).
       cow |= shared ? MAP_INHERIT_SHARE : MAP_COPY_ON_WRITE;
@@ -410,7 +411,7 @@ export class LinuxProcess extends Process {
     return (
       (e.eflags & MAP_ENTRY_COW) === 0 &&
       o !== null &&
-      (o.type === "vnode" || (o.flags & OBJ_SHM) !== 0)
+      (o.type === "vnode" || o.type === "device" || (o.flags & OBJ_SHM) !== 0)
     );
   }
 
