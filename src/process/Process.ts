@@ -848,7 +848,6 @@ export class Process {
     stopOnError = false,
   ): PagerError | null {
     const ps = this._ps;
-    const mem = this.sys.mem;
     let error: PagerError | null = null;
     for (const e of entries) {
       const o = e.object;
