@@ -60,6 +60,15 @@ function fault(f: () => unknown): string {
   return "none";
 }
 
+function errno(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    return (e as { code: string }).code;
+  }
+  return "none";
+}
+
 it("linux: a shared anonymous mmap ignores its offset; mremap growing it SIGBUSes past the shmem object", () => {
   const sys = new VmSystem({ personality: "linux" });
   const p = sys.createProcess();
@@ -99,13 +108,9 @@ it("linux: mremap_to checks new_address also without MREMAP_FIXED, before the ol
   const sys = new VmSystem({ personality: "linux" });
   const p = sys.createProcess();
   const a = p.mmap(0, PS, RW, ANON);
-  let code = "";
-  try {
-    p.mremap(a, PS, PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP, a + 0x10000 + 5);
-  } catch (e) {
-    code = (e as { code: string }).code;
-  }
-  expect(code).toBe("EINVAL");
+  expect(
+    errno(() => p.mremap(a, PS, PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP, a + 0x10000 + 5)),
+  ).toBe("EINVAL");
 });
 
 it("linux: a fault just below a MAP_GROWSDOWN mapping grows it; the stack guard gap stops it", () => {
@@ -136,13 +141,7 @@ it("linux: MADV_FREE refuses a written private file mapping (its shadow hides th
   const fd = p.fds.open(new MemoryFile(PS), "rw", "/data/f");
   const a = p.mmap(0, PS, RW, L.MAP_PRIVATE, fd, 0);
   p.write8(a, 1);
-  let code = "";
-  try {
-    p.madvise(a, PS, L.MADV_FREE);
-  } catch (e) {
-    code = (e as { code: string }).code;
-  }
-  expect(code).toBe("EINVAL");
+  expect(errno(() => p.madvise(a, PS, L.MADV_FREE))).toBe("EINVAL");
 });
 
 it("linux: MADV_DONTFORK and MADV_WIPEONFORK are independent; DONTFORK wins at fork", () => {

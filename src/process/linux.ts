@@ -1052,7 +1052,7 @@ export class LinuxProcess extends Process {
     const r = this.map.lookupEntry(page);
     if (r.found) return false;
     const below = r.entry;
-    const above = below !== null ? below.next : (this.map.entries().next().value ?? null);
+    const above = below !== null ? below.next : this.map.firstEntry;
     if (above === null || !this.#growsDown(above)) return false;
     if (page < LINUX_MMAP_MIN_ADDR && !this.privileged) return false;
     const ps = this._ps;
