@@ -207,6 +207,49 @@ export class GapTree<N extends GapNode<N>> {
     this.fixUp(n.parent);
   }
 
+  /**
+   * Fills an empty tree with `nodes`, sorted by start and not overlapping, in O(n): the same
+   * tree that inserting them one by one in that order would build (each node takes the next
+   * priority of the generator, and a treap's shape is fixed by its keys and priorities), built
+   * as a Cartesian tree with a stack, then every aggregate computed once, children first.
+   * vmspace_fork fills the child's map this way.
+   */
+  build(nodes: readonly N[]): void {
+    if (this.count !== 0) throw new Error("GapTree.build: the tree is not empty");
+    const stack: N[] = [];
+    let prev: N | null = null;
+    for (const n of nodes) {
+      n.prio = this.#random();
+      n.left = n.right = n.parent = null;
+      let below: N | null = null;
+      while (stack.length > 0 && stack[stack.length - 1].prio < n.prio) below = stack.pop()!;
+      n.left = below;
+      if (below !== null) below.parent = n;
+      if (stack.length > 0) {
+        const top = stack[stack.length - 1];
+        top.right = n;
+        n.parent = top;
+      }
+      stack.push(n);
+      n.prev = prev;
+      n.next = null;
+      if (prev !== null) prev.next = n;
+      prev = n;
+    }
+    this.root = stack.length > 0 ? stack[0] : null;
+    this.first = nodes.length > 0 ? nodes[0] : null;
+    this.last = prev;
+    this.count = nodes.length;
+    if (this.root !== null) GapTree.#fixAll(this.root);
+  }
+
+  /** Computes the aggregates of every node under `n`, children first. */
+  static #fixAll<N extends GapNode<N>>(n: N): void {
+    if (n.left !== null) GapTree.#fixAll(n.left);
+    if (n.right !== null) GapTree.#fixAll(n.right);
+    GapTree.fix(n);
+  }
+
   /** Removes `n` from the tree and the list. O(log n) expected. */
   remove(n: N): void {
     // Rotate n down until it has at most one child, then splice it out.

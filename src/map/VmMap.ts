@@ -2169,6 +2169,7 @@ export class VmMap {
       child.maxSaddr = this.maxSaddr;
       child.ssize = this.ssize;
       const ps = this.pageSize;
+      const built: VmMapEntry[] = [];
       for (let e = this.#tree.first; e !== null; e = e.next) {
         kassert((e.eflags & MAP_ENTRY_IS_SUB_MAP) === 0, "vmspace_fork", "submap entry");
         let inh = e.inheritance;
@@ -2241,10 +2242,23 @@ export class VmMap {
           n.object = null;
           n.offset = 0;
         }
-        child.#link(n, child.#tree.last);
         if ((n.eflags & MAP_ENTRY_GUARD) === 0) child.#size += n.end - n.start;
-        child.#tryMerge(n.prev, n);
+        // vm_map_try_merge_entries with the previous child entry, before the tree exists.
+        const last = built.length > 0 ? built[built.length - 1] : null;
+        if (
+          last !== null &&
+          (n.eflags & MAP_ENTRY_NOMERGE_MASK) === 0 &&
+          VmMap.#mergeable(last, n)
+        ) {
+          built.pop();
+          n.start = last.start;
+          n.offset = last.offset;
+          if (last.object !== null) child.#deferred.push(last.object);
+        }
+        built.push(n);
       }
+      // The child's entries come in address order: its tree is built in one pass.
+      child.#tree.build(built);
       return KERN_SUCCESS;
     } finally {
       child.unlock();

@@ -29,6 +29,7 @@
  */
 
 import { kassert, panic } from "../base/assert.js";
+import { PageIndex } from "../ds/PageIndex.js";
 import { PG_BUSY, PG_DIRTY, type PhysMem } from "../page/PhysMem.js";
 import type { DevicePager } from "../pager/device.js";
 import { SwapBlocks, type SwapError, SwapPager } from "../pager/swap.js";
@@ -121,7 +122,7 @@ export class VmObject {
   /** Objects whose backing object this is (object lock). */
   readonly shadows = new Set<VmObject>();
   /** Resident pages: page index -> frame (object lock). */
-  readonly pages = new Map<number, number>();
+  readonly pages = new PageIndex();
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
   pager: ObjectPager | null = null;
   /** The device behind a "device" object (memory-mapped I/O, never a page); else null (constant). */
@@ -329,8 +330,7 @@ export class VmObject {
 
   /** The frame of resident page `pindex`, or -1. */
   pageLookup(pindex: number): number {
-    const f = this.pages.get(pindex);
-    return f === undefined ? -1 : f;
+    return this.pages.frame(pindex);
   }
 
   /**
@@ -368,12 +368,7 @@ export class VmObject {
   removePages(start: number, end: number): void {
     kassert(start <= end, "vm_object_page_remove", "inverted range");
     if (this.swap !== null) this.freeSwap(start, end);
-    if (this.pages.size === 0) return;
-    if (end - start < this.pages.size) {
-      for (let p = start; p < end; p++) if (this.pages.has(p)) this.pageFree(p);
-    } else {
-      for (const p of [...this.pages.keys()]) if (p >= start && p < end) this.pageFree(p);
-    }
+    this.pages.forEachIn(start, end, (p) => this.pageFree(p));
   }
 
   /** swap_pager_freespace: releases the swap slots of pages in [start, end). */

@@ -43,6 +43,12 @@ export const LEAF_PAGES = 1 << LEAF_SHIFT;
 export const TLB_SIZE = 256;
 const TLB_MASK = TLB_SIZE - 1;
 
+/** Range operations of #apply. */
+const OP_REMOVE = 0;
+const OP_PROTECT = 1;
+const OP_WIRE = 2;
+const OP_UNWIRE = 3;
+
 /** PROT_* bits to PTE permission bits. */
 export function protToPte(prot: VmProt): number {
   return (
@@ -207,6 +213,20 @@ export class Pmap implements MapPmap {
     pv.pmaps.push(this);
   }
 
+  /** The leaf of the last lookup (NaN: none): a sweep reads one leaf without a Map call. */
+  #lastKey = Number.NaN;
+  #lastLeaf: Int32Array | undefined = undefined;
+
+  #leaf(key: number): Int32Array | undefined {
+    if (key === this.#lastKey) return this.#lastLeaf;
+    const leaf = this.#leaves.get(key);
+    if (leaf !== undefined) {
+      this.#lastKey = key;
+      this.#lastLeaf = leaf;
+    }
+    return leaf;
+  }
+
   #vpn(va: number): number {
     return Math.floor(va / this.pageSize);
   }
@@ -214,7 +234,7 @@ export class Pmap implements MapPmap {
   /** The PTE of `va` (0 when invalid). */
   extract(va: number): number {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
     return leaf === undefined ? 0 : leaf[vpn % LEAF_PAGES];
   }
 
@@ -258,10 +278,12 @@ export class Pmap implements MapPmap {
     kassert(!this.#destroyed, "pmap_enter", "pmap destroyed");
     const vpn = this.#vpn(va);
     const key = Math.floor(vpn / LEAF_PAGES);
-    let leaf = this.#leaves.get(key);
+    let leaf = this.#leaf(key);
     if (leaf === undefined) {
       leaf = new Int32Array(LEAF_PAGES);
       this.#leaves.set(key, leaf);
+      this.#lastKey = key;
+      this.#lastLeaf = leaf;
     }
     const i = vpn % LEAF_PAGES;
     const old = leaf[i];
@@ -293,8 +315,12 @@ export class Pmap implements MapPmap {
     this.enter(va, frame, prot & ~VM_PROT_WRITE, false, 0);
   }
 
-  /** Visits the valid PTEs in [sva, eva): fn(leaf, index, vpn). */
-  #walk(sva: number, eva: number, fn: (leaf: Int32Array, i: number, vpn: number) => void): void {
+  /**
+   * Applies `op` to every valid PTE in [sva, eva), leaf by leaf (the leaves themselves when the
+   * range is wider than the table): one loop for every range operation, no callback per page.
+   * OP_PROTECT keeps the PTE bits in `keep`, removing unwired translations when `none`.
+   */
+  #apply(sva: number, eva: number, op: number, keep: number, none: boolean): void {
     if (this.resident === 0) return;
     const v0 = this.#vpn(sva);
     const v1 = Math.ceil(eva / this.pageSize);
@@ -303,9 +329,15 @@ export class Pmap implements MapPmap {
       for (const [key, leaf] of [...this.#leaves]) {
         const base = key * LEAF_PAGES;
         if (base + LEAF_PAGES <= v0 || base >= v1) continue;
-        const lo = Math.max(v0, base) - base;
-        const hi = Math.min(v1, base + LEAF_PAGES) - base;
-        for (let i = lo; i < hi; i++) if (leaf[i] !== 0) fn(leaf, i, base + i);
+        this.#applyLeaf(
+          leaf,
+          base,
+          Math.max(v0, base),
+          Math.min(v1, base + LEAF_PAGES),
+          op,
+          keep,
+          none,
+        );
       }
       return;
     }
@@ -313,16 +345,72 @@ export class Pmap implements MapPmap {
       const key = Math.floor(vpn / LEAF_PAGES);
       const base = key * LEAF_PAGES;
       const hi = Math.min(v1, base + LEAF_PAGES);
-      const leaf = this.#leaves.get(key);
-      if (leaf !== undefined)
-        for (let v = vpn; v < hi; v++) if (leaf[v - base] !== 0) fn(leaf, v - base, v);
+      const leaf = this.#leaf(key);
+      if (leaf !== undefined) this.#applyLeaf(leaf, base, vpn, hi, op, keep, none);
       vpn = hi;
+    }
+  }
+
+  #applyLeaf(
+    leaf: Int32Array,
+    base: number,
+    from: number,
+    to: number,
+    op: number,
+    keep: number,
+    none: boolean,
+  ): void {
+    if (op === OP_PROTECT && !none) {
+      this.#protectLeaf(leaf, base, from, to, keep);
+      return;
+    }
+    for (let v = from; v < to; v++) {
+      const i = v - base;
+      const pte = leaf[i];
+      if (pte === 0) continue;
+      if (op === OP_REMOVE || (none && (pte & PTE_WIRED) === 0)) {
+        this.#zap(leaf, i, v);
+      } else if (op === OP_PROTECT) {
+        // A wired page losing all access keeps its frame; a write it had is recorded first.
+        const nu = pte & keep;
+        if (nu !== pte) {
+          if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) this.mem.flags[pte >>> 8] |= PG_DIRTY;
+          leaf[i] = nu;
+          this.#invalidate(v);
+        }
+      } else if (op === OP_WIRE) {
+        if ((pte & PTE_WIRED) === 0) {
+          leaf[i] = pte | PTE_WIRED;
+          this.wired++;
+        }
+      } else if ((pte & PTE_WIRED) !== 0) {
+        leaf[i] = pte & ~PTE_WIRED;
+        this.wired--;
+      }
+    }
+  }
+
+  /**
+   * The hot loop of pmap_protect (fork write-protects every page of a copied entry here):
+   * PTE bits outside `keep` go; a PTE losing write access after a write records PG_DIRTY on its
+   * page first.
+   */
+  #protectLeaf(leaf: Int32Array, base: number, from: number, to: number, keep: number): void {
+    const flags = this.mem.flags;
+    const tag = this.tlbTag;
+    for (let i = from - base, n = to - base; i < n; i++) {
+      const pte = leaf[i];
+      const nu = pte & keep;
+      if (nu === pte) continue; // also every invalid PTE (0)
+      if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) flags[pte >>> 8] |= PG_DIRTY;
+      leaf[i] = nu;
+      if (tag[(base + i) & TLB_MASK] === base + i) this.#invalidate(base + i);
     }
   }
 
   /** pmap_remove: drops every translation in [sva, eva). */
   remove(sva: number, eva: number): void {
-    this.#walk(sva, eva, (leaf, i, vpn) => this.#zap(leaf, i, vpn));
+    this.#apply(sva, eva, OP_REMOVE, 0, false);
   }
 
   /** Drops one translation, harvesting its A/M bits onto the page. */
@@ -349,28 +437,13 @@ export class Pmap implements MapPmap {
       return;
     }
     const keep = ~(PTE_R | PTE_W | PTE_X) | (none ? 0 : protToPte(prot));
-    this.#walk(sva, eva, (leaf, i, vpn) => {
-      const pte = leaf[i];
-      if (none && (pte & PTE_WIRED) === 0) {
-        this.#zap(leaf, i, vpn);
-        return;
-      }
-      const nu = pte & keep;
-      if (nu !== pte) {
-        if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) {
-          // Write access is going away: record the modification on the page now.
-          this.mem.flags[pte >>> 8] |= PG_DIRTY;
-        }
-        leaf[i] = nu;
-        this.#invalidate(vpn);
-      }
-    });
+    this.#apply(sva, eva, OP_PROTECT, keep, none);
   }
 
   /** Clears PTE bits (PTE_W, PTE_A, PTE_M) of one page's translation, harvesting A/M first. */
   clearBits(va: number, bits: number): void {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
     if (leaf === undefined) return;
     const i = vpn % LEAF_PAGES;
     const pte = leaf[i];
@@ -382,16 +455,7 @@ export class Pmap implements MapPmap {
 
   /** pmap_unwire / pmap_wire over [sva, eva). */
   setWired(sva: number, eva: number, wired: boolean): void {
-    this.#walk(sva, eva, (leaf, i) => {
-      const pte = leaf[i];
-      if (wired && (pte & PTE_WIRED) === 0) {
-        leaf[i] = pte | PTE_WIRED;
-        this.wired++;
-      } else if (!wired && (pte & PTE_WIRED) !== 0) {
-        leaf[i] = pte & ~PTE_WIRED;
-        this.wired--;
-      }
-    });
+    this.#apply(sva, eva, wired ? OP_WIRE : OP_UNWIRE, 0, false);
   }
 
   /**
@@ -401,7 +465,7 @@ export class Pmap implements MapPmap {
    */
   fill(va: number, access: VmProt): number {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaves.get(Math.floor(vpn / LEAF_PAGES));
+    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
     if (leaf === undefined) return -1;
     const i = vpn % LEAF_PAGES;
     let pte = leaf[i];
@@ -423,6 +487,8 @@ export class Pmap implements MapPmap {
   destroy(): void {
     this.remove(0, Number.MAX_SAFE_INTEGER);
     this.#leaves.clear();
+    this.#lastKey = Number.NaN;
+    this.#lastLeaf = undefined;
     this.flushTlb();
     this.#destroyed = true;
     this.pv.pmaps[this.id] = null;
