@@ -10,7 +10,10 @@
  *   tlbTag  Float64Array  virtual page number, NaN when empty
  *   tlbBase Int32Array    byte offset of the frame in physical memory
  *   tlbPerm Uint8Array    accesses allowed without the slow path (PTE_R/W/X)
- * A hit is three typed-array reads and no call. PTE_W is granted to the TLB only once PTE_M is
+ *   tlbRd / tlbWr Float64Array  the page's address when a load / a store may go ahead, else -1
+ * A hit is two typed-array reads (the slot's tlbRd or tlbWr, then tlbBase) and no call: the
+ * slot is bits [pageShift, pageShift + 8) of the address, taken with `>>>`, and one compare of
+ * the page address (address minus its low bits) decides. PTE_W is granted to the TLB only once PTE_M is
  * set, and PTE_R/PTE_X only with PTE_A set, so the referenced and modified bits stay exact.
  * Every change that removes or reduces a translation (remove, protect, clearing A or M)
  * invalidates exactly the TLB slots of the pages it touched (the whole TLB when the range is
@@ -203,6 +206,12 @@ export class Pmap implements MapPmap {
   readonly tlbTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
   readonly tlbBase = new Int32Array(TLB_SIZE);
   readonly tlbPerm = new Uint8Array(TLB_SIZE);
+  /**
+   * The same translations as the fast path reads them: the page's address in the slot when a
+   * load (tlbRd) or a store (tlbWr) may go ahead, else -1; one compare decides a hit.
+   */
+  readonly tlbRd = new Float64Array(TLB_SIZE).fill(-1);
+  readonly tlbWr = new Float64Array(TLB_SIZE).fill(-1);
   #destroyed = false;
 
   constructor(pv: PvTable) {
@@ -249,6 +258,8 @@ export class Pmap implements MapPmap {
     if (this.tlbTag[slot] === vpn) {
       this.tlbTag[slot] = Number.NaN;
       this.tlbPerm[slot] = 0;
+      this.tlbRd[slot] = -1;
+      this.tlbWr[slot] = -1;
       this.pv.tlbInvalidations++;
       this.pv.onInvalidate?.(this.id, vpn);
     }
@@ -258,6 +269,8 @@ export class Pmap implements MapPmap {
   flushTlb(): void {
     this.tlbTag.fill(Number.NaN);
     this.tlbPerm.fill(0);
+    this.tlbRd.fill(-1);
+    this.tlbWr.fill(-1);
     this.pv.tlbInvalidations++;
     this.pv.onInvalidate?.(this.id, -1);
   }
@@ -479,7 +492,11 @@ export class Pmap implements MapPmap {
     const base = (pte >>> 8) * this.pageSize;
     this.tlbTag[slot] = vpn;
     this.tlbBase[slot] = base;
-    this.tlbPerm[slot] = (pte & (PTE_R | PTE_X)) | ((pte & PTE_M) !== 0 ? pte & PTE_W : 0);
+    const perm = (pte & (PTE_R | PTE_X)) | ((pte & PTE_M) !== 0 ? pte & PTE_W : 0);
+    this.tlbPerm[slot] = perm;
+    const va0 = vpn * this.pageSize;
+    this.tlbRd[slot] = (perm & PTE_R) !== 0 ? va0 : -1;
+    this.tlbWr[slot] = (perm & PTE_W) !== 0 ? va0 : -1;
     return base;
   }
 
@@ -523,6 +540,12 @@ export class Pmap implements MapPmap {
     if (w !== this.wired) panic("pmap_check", `wired ${this.wired} != ${w}`);
     for (let s = 0; s < TLB_SIZE; s++) {
       const vpn = this.tlbTag[s];
+      const perm = this.tlbPerm[s];
+      const va0 = Number.isNaN(vpn) ? -1 : vpn * this.pageSize;
+      if (this.tlbRd[s] !== ((perm & PTE_R) !== 0 ? va0 : -1))
+        panic("pmap_check", `TLB load tag of slot ${s} disagrees with its permissions`);
+      if (this.tlbWr[s] !== ((perm & PTE_W) !== 0 ? va0 : -1))
+        panic("pmap_check", `TLB store tag of slot ${s} disagrees with its permissions`);
       if (Number.isNaN(vpn)) continue;
       const pte = this.extract(vpn * this.pageSize);
       if (pte === 0) panic("pmap_check", `TLB maps unmapped page ${vpn}`);

@@ -214,15 +214,17 @@ export class Process {
   #alive = true;
   readonly #fc: FaultContext;
   // Fast-path caches (constant references).
-  readonly #tag: Float64Array;
   readonly #base: Int32Array;
-  readonly #perm: Uint8Array;
+  readonly #rd: Float64Array;
+  readonly #wr: Float64Array;
+  /** pageSize - 1 and log2(pageSize), for the access fast path. */
+  readonly #pmask: number;
+  readonly #pshift: number;
   readonly #u8: Uint8Array;
   readonly #u16: Uint16Array;
   readonly #u32: Uint32Array;
   /** @internal Page size (constant). */
   protected readonly _ps: number;
-  readonly #invPs: number;
 
   /** @internal Use sys.createProcess() or p.fork(). */
   constructor(sys: VmSystem, pid: number, opts: ProcessOptions, parent: Process | null) {
@@ -259,15 +261,16 @@ export class Process {
       wirePages: (map, start, end) => this.#wirePages(map, start, end),
       unwirePages: (_map, start, end) => this.#unwirePages(start, end),
     };
-    this.#tag = this.pmap.tlbTag;
     this.#base = this.pmap.tlbBase;
-    this.#perm = this.pmap.tlbPerm;
+    this.#rd = this.pmap.tlbRd;
+    this.#wr = this.pmap.tlbWr;
     const buf = sys.mem.buffer;
     this.#u8 = new Uint8Array(buf);
     this.#u16 = new Uint16Array(buf);
     this.#u32 = new Uint32Array(buf);
     this._ps = ps;
-    this.#invPs = 1 / ps;
+    this.#pmask = ps - 1;
+    this.#pshift = Math.round(Math.log2(ps));
     if (parent !== null) {
       this.taddr = parent.taddr;
       this.daddr = parent.daddr;
@@ -1083,43 +1086,35 @@ export class Process {
 
   /** Loads one byte. */
   read8(addr: number): number {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off | 0) === off) return this.#u8[off];
-    }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#rd[slot] === addr - lo) return this.#u8[this.#base[slot] + lo];
     return this.#loadByte(addr, VM_PROT_READ);
   }
 
   /** Loads a little-endian 16-bit value. */
   read16(addr: number): number {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off & ~1) === off) return this.#u16[off >> 1];
-    }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#rd[slot] === addr - lo && (lo & 1) === 0)
+      return this.#u16[(this.#base[slot] + lo) >> 1];
     return this.#readSlow(addr, 2);
   }
 
   /** Loads a little-endian 32-bit value (unsigned). */
   read32(addr: number): number {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off & ~3) === off) return this.#u32[off >> 2];
-    }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#rd[slot] === addr - lo && (lo & 3) === 0)
+      return this.#u32[(this.#base[slot] + lo) >> 2];
     return this.#readSlow(addr, 4);
   }
 
   /** Loads a little-endian 64-bit value (from a device: one 8-byte access). */
   read64(addr: number): bigint {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
+    const off = addr & this.#pmask;
     if (
-      !(this.#tag[slot] === vpn && (this.#perm[slot] & PTE_R) !== 0) &&
+      this.#rd[(addr >>> this.#pshift) & 255] !== addr - off &&
       (addr % this._ps) + 8 <= this._ps &&
       this.#translate(addr, VM_PROT_READ) < 0
     )
@@ -1147,14 +1142,11 @@ export class Process {
 
   /** Stores one byte. */
   write8(addr: number, value: number): void {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off | 0) === off) {
-        this.#u8[off] = value;
-        return;
-      }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#wr[slot] === addr - lo) {
+      this.#u8[this.#base[slot] + lo] = value;
+      return;
     }
     const off = this.#translate(addr, VM_PROT_WRITE);
     if (off >= 0) this.#u8[off] = value;
@@ -1163,28 +1155,22 @@ export class Process {
 
   /** Stores a little-endian 16-bit value. */
   write16(addr: number, value: number): void {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off & ~1) === off) {
-        this.#u16[off >> 1] = value;
-        return;
-      }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#wr[slot] === addr - lo && (lo & 1) === 0) {
+      this.#u16[(this.#base[slot] + lo) >> 1] = value;
+      return;
     }
     this.#writeSlow(addr, value, 2);
   }
 
   /** Stores a little-endian 32-bit value. */
   write32(addr: number, value: number): void {
-    const vpn = Math.floor(addr * this.#invPs);
-    const slot = vpn & 255;
-    if (this.#tag[slot] === vpn && (this.#perm[slot] & PTE_W) !== 0) {
-      const off = this.#base[slot] + (addr - vpn * this._ps);
-      if ((off & ~3) === off) {
-        this.#u32[off >> 2] = value;
-        return;
-      }
+    const lo = addr & this.#pmask;
+    const slot = (addr >>> this.#pshift) & 255;
+    if (this.#wr[slot] === addr - lo && (lo & 3) === 0) {
+      this.#u32[(this.#base[slot] + lo) >> 2] = value;
+      return;
     }
     this.#writeSlow(addr, value, 4);
   }
