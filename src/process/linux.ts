@@ -477,10 +477,13 @@ export class LinuxProcess extends Process {
       throw this._err(sc, "ENOMEM", "range beyond the address space");
     if (prot < 0 || (prot & ~PROT_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown prot bits");
     const p = prot & VM_PROT_ALL;
-    const first = this.#firstIn(start, end);
+    let first = this.#firstIn(start, end);
     if (first === null) throw this._err(sc, "ENOMEM", "nothing mapped");
     if (grows !== 0) {
       if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
+      // start = vma->vm_start: the Linux vma's, which may span several entries (a stack grown
+      // down by faults is a further entry here, one vma there).
+      first = this.#vma(first.start)!.first;
       start = first.start;
       if (!this.#growsDown(first)) throw this._err(sc, "EINVAL", "not a grows-down vma");
     } else if (first.start > start) throw this._err(sc, "ENOMEM", "hole at start");
@@ -999,6 +1002,9 @@ export class LinuxProcess extends Process {
           keepCow,
         );
         kassertOk(rv);
+        // The old vma keeps its flags (VM_GROWSDOWN, VM_DONTCOPY, VM_WIPEONFORK); only
+        // VM_LOCKED is cleared (move_vma: vm_flags_clear(vma, VM_LOCKED_MASK)).
+        this.#copyAttrs(p.from, p.to, p.inh, p.eflags);
       }
     } else if (!dup) this.map.remove(src, src + len);
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
