@@ -66,8 +66,9 @@
  *    - mlock (and mlockall) whose wiring faulted: the pages faulted in before the failing one
  *      stay resident and the fault counters moved (vm_map_wire's rollback unwires, it does not
  *      free), so instead of the deep-equal the entries with their protections, inheritance,
- *      wire counts, kind, offset and path, the map flags and the wired-frame count must be as
- *      before;
+ *      wire counts, kind and path (adjacent alike entries as one: a clipped entry the fault
+ *      shadowed stays split, see wiringView), the map flags and the wired-frame count must be
+ *      as before;
  *    - a MemoryFault in a stack's gap (FreeBSD) or in the hole under a grows-down mapping
  *      (Linux): both kernels grow the stack before they check the access;
  *    - Linux mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to) that passes the checks
@@ -1243,26 +1244,27 @@ function canonIds(s: Snap): Snap {
   return s;
 }
 
-/** What a failed wiring must leave as it was: the entries and their wiring, the map flags. */
+/**
+ * What a failed wiring must leave as it was: the entries and their wiring, the map flags.
+ * Adjacent entries alike in all of these are shown as one: the wiring's fault may have given
+ * the entry it clipped a shadow object (copy on write of a NEEDS_COPY entry) before failing,
+ * and vm_map_try_merge_entries then cannot merge it back with its neighbour, in FreeBSD too.
+ * (The offset is left out for that reason: the new shadow starts at 0.)
+ */
 function wiringView(snap: Snap): unknown {
   return {
     wired: snap.stats.frames.wired,
-    procs: snap.procs.map((p) => ({
-      pid: p.pid,
-      flags: (p.map as { flags: number }).flags,
-      entries: (p.maps as MapInfo[]).map((m) => [
-        m.start,
-        m.end,
-        m.prot,
-        m.maxProt,
-        m.inheritance,
-        m.shared,
-        m.wired,
-        m.kind,
-        m.offset,
-        m.path,
-      ]),
-    })),
+    procs: snap.procs.map((p) => {
+      const entries: unknown[][] = [];
+      for (const m of p.maps as MapInfo[]) {
+        const attrs = [m.prot, m.maxProt, m.inheritance, m.shared, m.wired, m.kind, m.path];
+        const last = entries.at(-1);
+        if (last !== undefined && last[1] === m.start && isDeepStrictEqual(last[2], attrs))
+          last[1] = m.end;
+        else entries.push([m.start, m.end, attrs]);
+      }
+      return { pid: p.pid, flags: (p.map as { flags: number }).flags, entries };
+    }),
   };
 }
 
