@@ -166,3 +166,55 @@ it("linux: MADV_DONTFORK and MADV_WIPEONFORK are independent; DONTFORK wins at f
   expect(c3.read8(a)).toBe(5);
   sys.audit();
 });
+
+it("linux: MREMAP_DONTUNMAP leaves the old vma its flags (grows-down, DONTFORK, WIPEONFORK)", () => {
+  // Property seed 157110106: the old range came back as a plain anonymous vma, so an mremap
+  // over it and the vma above was refused with EFAULT (two vmas) where Linux has one.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const top = 0x7000_0000_0000;
+  const s = p.mmap(top - 4 * PS, 4 * PS, RW, ANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+  p.write8(s, 1);
+  const d = p.mremap(s, 2 * PS, 2 * PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP);
+  expect(d).not.toBe(s);
+  expect(p.read8(d)).toBe(1);
+  expect(p.read8(s)).toBe(0);
+  const old = p.maps().filter((m) => m.start >= s && m.end <= top);
+  expect(old.every((m) => m.kind === "stack")).toBe(true);
+  // Still one vma with what lies above: moving all four pages is no EFAULT.
+  expect(p.mremap(s, 4 * PS, 4 * PS, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, top + 0x1000000)).toBe(
+    top + 0x1000000,
+  );
+  // DONTFORK and WIPEONFORK stay on the old range too.
+  const a = p.mmap(0, 2 * PS, RW, ANON);
+  p.madvise(a, PS, L.MADV_DONTFORK);
+  p.madvise(a + PS, PS, L.MADV_WIPEONFORK);
+  p.write8(a + PS, 7);
+  p.mremap(a, PS, PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP);
+  p.mremap(a + PS, PS, PS, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP);
+  p.write8(a + PS, 8);
+  const c = p.fork();
+  expect(fault(() => c.read8(a))).toBe("SIGSEGV/SEGV_MAPERR");
+  expect(c.read8(a + PS)).toBe(0);
+  sys.audit();
+});
+
+it("linux: mprotect(PROT_GROWSDOWN) reaches down to the start of a stack grown by faults", () => {
+  // do_mprotect_pkey: start = vma->vm_start. A stack grown by a fault is one vma in Linux and
+  // one more entry here; the protection must cover the grown pages too.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const top = 0x7000_0000_0000;
+  const s = p.mmap(top - 4 * PS, 4 * PS, RW, ANON | L.MAP_FIXED | L.MAP_GROWSDOWN);
+  p.write8(s - 3 * PS, 1); // grows the vma down by three pages
+  p.mprotect(s + PS, PS, L.PROT_READ | L.PROT_GROWSDOWN);
+  const prots = p
+    .maps()
+    .filter((m) => m.start >= s - 3 * PS && m.end <= top)
+    .map((m) => [m.start, m.end, m.prot]);
+  expect(prots[0]).toEqual([s - 3 * PS, expect.any(Number), L.PROT_READ]);
+  expect(prots.filter((x) => x[0] < s + 2 * PS).every((x) => x[2] === L.PROT_READ)).toBe(true);
+  expect(prots.at(-1)).toEqual([s + 2 * PS, top, RW]);
+  expect(fault(() => p.write8(s - 3 * PS, 2))).toBe("SIGSEGV/SEGV_ACCERR");
+  sys.audit();
+});

@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import {
   Device,
   freebsd as F,
+  FaultyFile,
   linux as L,
   type LinuxProcess,
   MAP_ALIGNED,
@@ -46,6 +47,7 @@ const FREEBSD_NUMBERS: Record<string, number> = {
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  ENOSPC: 28,
   EAGAIN: 35,
   ENOTSUP: 45,
   EOPNOTSUPP: 45,
@@ -66,6 +68,7 @@ const LINUX_NUMBERS: Record<string, number> = {
   EBUSY: 16,
   EEXIST: 17,
   EINVAL: 22,
+  ENOSPC: 28,
   ENAMETOOLONG: 36,
   ENOSYS: 38,
   ENOTSUP: 95,
@@ -1037,6 +1040,45 @@ describe("msync", () => {
     p.mlock(a, P);
     fails(p, "msync", "EBUSY", () => p.msync(a, 2 * P, L.MS_INVALIDATE));
   });
+  /**
+   * A 3-page MAP_SHARED mapping of a FaultyFile with pages 0 and 2 written (two runs for the
+   * pager), whose next write at offset 0 fails with `error`.
+   */
+  function failing(p: Process, error: "EIO" | "ENOSPC"): { f: FaultyFile; a: number } {
+    const f = new FaultyFile(new MemoryFile(3 * P));
+    const a = p.mmap(0, 3 * P, 3, 0x01 /* MAP_SHARED */, p.fds.open(f, "rw"), 0);
+    p.write8(a, 1);
+    p.write8(a + 2 * P, 2);
+    f.fail("write", error, 1, (pos) => pos === 0);
+    return { f, a };
+  }
+  row("msync-freebsd-eio-write-failure", () => {
+    for (const error of ["EIO", "ENOSPC"] as const) {
+      const p = freebsdProc();
+      const { f, a } = failing(p, error);
+      fails(p, "msync", "EIO", () => p.msync(a, 3 * P, F.MS_SYNC));
+      expect(f.inner.read(2 * P, 1)[0]).toBe(2); // the other run was written
+      expect(f.inner.read(0, 1)[0]).toBe(0);
+      p.msync(a, 3 * P, F.MS_SYNC); // the refused page stayed dirty: written now
+      expect(f.inner.read(0, 1)[0]).toBe(1);
+    }
+  });
+  row("msync-linux-eio-write-failure", () => {
+    const p = linuxProc();
+    const { f, a } = failing(p, "EIO");
+    fails(p, "msync", "EIO", () => p.msync(a, 3 * P, L.MS_SYNC));
+    expect(f.inner.read(0, 1)[0]).toBe(0);
+    p.msync(a, 3 * P, L.MS_SYNC);
+    expect(f.inner.read(0, 1)[0]).toBe(1);
+    expect(f.inner.read(2 * P, 1)[0]).toBe(2);
+  });
+  row("msync-linux-enospc-write-failure", () => {
+    const p = linuxProc();
+    const { f, a } = failing(p, "ENOSPC");
+    fails(p, "msync", "ENOSPC", () => p.msync(a, 3 * P, L.MS_SYNC));
+    p.msync(a, 3 * P, L.MS_SYNC);
+    expect(f.inner.read(0, 1)[0]).toBe(1);
+  });
   row("msync-linux-writes-back", () => {
     const p = linuxProc();
     const { f, a } = shared(p);
@@ -1538,6 +1580,46 @@ describe("mremap", () => {
     p.mmap(A, P, LRW, LANON | L.MAP_FIXED | L.MAP_LOCKED);
     fails(p, "mremap", "EAGAIN", () => p.mremap(A, P, 4 * P, M));
   });
+  row("mremap-linux-enomem-no-space", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, P, 2 ** 47 - A, M));
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mremap-linux-eperm-fixed-below-mmap-min-addr", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EPERM", () => p.mremap(A, P, P, M | L.MREMAP_FIXED, 0x1000));
+    expect(at(p, A)?.prot).toBe(LRW);
+    const q = linuxProc({}, true);
+    q.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    expect(q.mremap(A, P, P, M | L.MREMAP_FIXED, 0x1000)).toBe(0x1000);
+  });
+  row("mremap-linux-fixed-efault-after-unmap", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.mmap(A + 16 * P, 4 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, 2 * P, 2 * P, M | L.MREMAP_FIXED, A + 16 * P));
+    // The destination was unmapped before vma_to_resize refused the old range.
+    expect(at(p, A + 16 * P)).toBeUndefined();
+    expect(at(p, A + 17 * P)).toBeUndefined();
+    expect(at(p, A + 18 * P)?.prot).toBe(LRW);
+    expect(at(p, A)?.prot).toBe(LRW);
+  });
+  row("mremap-linux-einval-old-range-beyond-task-size", () => {
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, 2 ** 47, P, 0));
+    expect(snapshot(p)).toBe(before);
+    p.mmap(A - 16 * P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, 2 ** 47, P, M | L.MREMAP_FIXED, A - 16 * P));
+    expect(at(p, A - 16 * P)).toBeUndefined(); // the destination went first
+    expect(at(p, A)?.prot).toBe(LRW);
+  });
   row("mremap-linux-enomem-rlimit-as", () => {
     const p = linuxProc();
     p.setrlimit(L.RLIMIT_AS, { soft: 2 * P, hard: 2 * P });
@@ -1792,6 +1874,23 @@ describe("device mappings", () => {
       const a = p.mmap(0, 2 * P, FRW, shared, fd, 0);
       expect(at(p, a)?.kind).toBe("device");
     }
+  });
+  row("mremap-linux-efault-device-grow", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    const before = snapshot(p);
+    fails(p, "mremap", "EFAULT", () => p.mremap(a, P, 2 * P, L.MREMAP_MAYMOVE));
+    expect(snapshot(p)).toBe(before);
+    // Moving it whole is allowed.
+    const b = p.mremap(a, P, P, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, LX_FIXED);
+    expect(at(p, b)?.kind).toBe("device");
+  });
+  row("mremap-linux-einval-device-dontunmap", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    const before = snapshot(p);
+    fails(p, "mremap", "EINVAL", () => p.mremap(a, P, P, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP));
+    expect(snapshot(p)).toBe(before);
   });
   row("minherit-freebsd-einval-device-copy", () => {
     const p = freebsdProc();

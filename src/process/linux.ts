@@ -477,10 +477,13 @@ export class LinuxProcess extends Process {
       throw this._err(sc, "ENOMEM", "range beyond the address space");
     if (prot < 0 || (prot & ~PROT_KNOWN) !== 0) throw this._err(sc, "EINVAL", "unknown prot bits");
     const p = prot & VM_PROT_ALL;
-    const first = this.#firstIn(start, end);
+    let first = this.#firstIn(start, end);
     if (first === null) throw this._err(sc, "ENOMEM", "nothing mapped");
     if (grows !== 0) {
       if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
+      // start = vma->vm_start: the Linux vma's, which may span several entries (a stack grown
+      // down by faults is a further entry here, one vma there).
+      first = this.#vma(first.start)!.first;
       start = first.start;
       if (!this.#growsDown(first)) throw this._err(sc, "EINVAL", "not a grows-down vma");
     } else if (first.start > start) throw this._err(sc, "ENOMEM", "hole at start");
@@ -847,12 +850,15 @@ export class LinuxProcess extends Process {
         this.map.remove(dst, dst + newLen);
       let len = oldLen;
       if (oldLen > newLen) {
+        // do_munmap of the tail: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after
+        // the destination went.
+        if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
         this.map.remove(oldAddr + newLen, oldAddr + oldLen);
         len = newLen;
       }
       const v = this.#vma(oldAddr);
       if (v === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
-      this.#resizeCheck(sc, v, oldAddr, len, newLen);
+      this.#resizeCheck(sc, v, oldAddr, len, newLen, flags);
       if ((flags & DONTUNMAP) !== 0) {
         // The old range stays mapped: may_expand_vm for its pages.
         if (this.map.size + len > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
@@ -867,10 +873,13 @@ export class LinuxProcess extends Process {
     }
     if (oldLen >= newLen) {
       if (oldLen === 0) throw this._err(sc, "EINVAL", "old_size 0");
-      if (oldLen > newLen) this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+      if (oldLen > newLen) {
+        if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
+        this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+      }
       return oldAddr;
     }
-    this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen);
+    this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen, flags);
     const delta = newLen - oldLen;
     if (oldLen === vma.end - oldAddr && oldLen !== 0) {
       const end = vma.end + delta;
@@ -884,12 +893,27 @@ export class LinuxProcess extends Process {
     return this.#move(sc, oldAddr, oldLen, newLen, dst, false);
   }
 
-  /** vma_to_resize's checks. */
-  #resizeCheck(sc: string, vma: Vma, addr: number, oldLen: number, newLen: number): void {
+  /**
+   * vma_to_resize's checks. A device mapping is a VM_PFNMAP | VM_DONTEXPAND vma (what
+   * remap_pfn_range makes): it may move, but MREMAP_DONTUNMAP is EINVAL and growing EFAULT.
+   */
+  #resizeCheck(
+    sc: string,
+    vma: Vma,
+    addr: number,
+    oldLen: number,
+    newLen: number,
+    flags: number,
+  ): void {
     if (oldLen === 0 && !this.#isShared(vma.first))
       throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
+    const device = vma.first.object !== null && vma.first.object.type === "device";
+    if ((flags & L.MREMAP_DONTUNMAP) !== 0 && device)
+      throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
     if (oldLen > vma.end - addr) throw this._err(sc, "EFAULT", "range crosses mappings");
     if (newLen === oldLen) return;
+    if (newLen > oldLen && device)
+      throw this._err(sc, "EFAULT", "a device mapping cannot grow (VM_DONTEXPAND)");
     const delta = newLen - oldLen;
     if (newLen > oldLen && (vma.first.eflags & MAP_ENTRY_USER_WIRED) !== 0)
       this.#mlockFutureOk(sc, delta);
@@ -999,6 +1023,9 @@ export class LinuxProcess extends Process {
           keepCow,
         );
         kassertOk(rv);
+        // The old vma keeps its flags (VM_GROWSDOWN, VM_DONTCOPY, VM_WIPEONFORK); only
+        // VM_LOCKED is cleared (move_vma: vm_flags_clear(vma, VM_LOCKED_MASK)).
+        this.#copyAttrs(p.from, p.to, p.inh, p.eflags);
       }
     } else if (!dup) this.map.remove(src, src + len);
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
