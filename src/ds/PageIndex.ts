@@ -142,13 +142,14 @@ export class PageIndex {
   }
 
   /**
-   * Calls fn(pindex, frame) for each resident page with index in [start, end), visiting only
-   * the chunks that overlap the range when it is wider than the index (no allocation).
+   * Calls fn(pindex, frame) for each resident page with index in [start, end), in ascending
+   * order, visiting only the chunks that overlap the range when it is wider than the index.
    */
   forEachIn(start: number, end: number, fn: (p: number, frame: number) => void): void {
     if (this.#size === 0 || start >= end) return;
     if ((end - start) / CHUNK_PAGES > this.#chunks.size) {
-      for (const key of [...this.#chunks.keys()]) {
+      const keys = Float64Array.from(this.#chunks.keys()).sort();
+      for (const key of keys) {
         const base = key * CHUNK_PAGES;
         if (base + CHUNK_PAGES <= start || base >= end) continue;
         this.#visit(key, Math.max(start, base), Math.min(end, base + CHUNK_PAGES), fn);

@@ -182,27 +182,35 @@ export class VmObject {
     const ctx = this.#ctx("vm_object_page_clean");
     const mem = ctx.mem;
     const ps = mem.pageSize;
+    // Dirty pages in ascending order, with their frames.
     const dirty: number[] = [];
-    for (const [p, f] of this.pages) {
-      if (p < start || p >= end) continue;
-      if ((mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f)) dirty.push(p);
-    }
-    dirty.sort((a, b) => a - b);
+    const frames: number[] = [];
+    this.pages.forEachIn(start, end, (p, f) => {
+      if ((mem.flags[f] & PG_DIRTY) !== 0 || ctx.pv.isModified(f)) {
+        dirty.push(p);
+        frames.push(f);
+      }
+    });
     let error: PagerError | null = null;
     for (let i = 0; i < dirty.length; ) {
       let j = i + 1;
       while (j < dirty.length && dirty[j] === dirty[j - 1] + 1) j++;
+      // The run's bytes as few subarrays as its frames allow (consecutive frames are one).
       const run: Uint8Array[] = [];
+      let from = frames[i];
       for (let k = i; k < j; k++) {
-        const f = this.pages.get(dirty[k])!;
-        run.push(mem.bytes.subarray(f * ps, f * ps + ps));
+        const f = frames[k];
         ctx.pv.clearModify(f);
         mem.flags[f] &= ~PG_DIRTY;
+        if (k + 1 === j || frames[k + 1] !== f + 1) {
+          run.push(mem.bytes.subarray(from * ps, (f + 1) * ps));
+          if (k + 1 < j) from = frames[k + 1];
+        }
       }
       const e = pager.putPages(dirty[i] * ps, run);
       if (e !== null) {
         // The modified bits are already gathered into nothing: keep the run dirty by flag.
-        for (let k = i; k < j; k++) mem.flags[this.pages.get(dirty[k])!] |= PG_DIRTY;
+        for (let k = i; k < j; k++) mem.flags[frames[k]] |= PG_DIRTY;
         error ??= e;
       }
       i = j;

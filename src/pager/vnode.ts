@@ -72,7 +72,9 @@ export interface ObjectPager {
   /** Writes `src` (one page) at byte `offset`, clipped to the file's size; null or the error. */
   putPage(offset: number, src: Uint8Array): PagerError | null;
   /**
-   * Writes consecutive pages from byte `offset` on, clipped to the file's size. Returns null,
+   * Writes consecutive pages from byte `offset` on, clipped to the file's size; `pages` holds
+   * their bytes back to back in one or more chunks (a chunk may span several pages whose
+   * frames are consecutive). Returns null,
    * or the file's error (some of the run may have reached the file: the caller keeps every
    * page of the run dirty).
    */
@@ -83,7 +85,7 @@ export interface ObjectPager {
 export class VnodePager implements ObjectPager {
   readonly vnode: Vnode;
   readonly path: string | null;
-  /** Pages read and written through this pager (statistics). */
+  /** Statistics: pages read, and writes made (one per run of consecutive pages written). */
   pageins = 0;
   pageouts = 0;
 
@@ -142,7 +144,7 @@ export class VnodePager implements ObjectPager {
       if (err === null) throw e;
       return err;
     }
-    this.pageouts += chunks.length;
+    this.pageouts++;
     return null;
   }
 }
