@@ -1562,15 +1562,9 @@ export class VmMap {
       }
       // Pass 2: vm_object_sync of each entry's window.
       // A pager error fails the call (KERN_FAILURE, msync EIO) but the walk goes on.
-      const ps = this.pageSize;
       let failed = false;
-      for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
-        const o = e.object;
-        if (o === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
-        const lo = (Math.max(start, e.start) - e.start + e.offset) / ps;
-        const hi = (Math.min(end, e.end) - e.start + e.offset) / ps;
-        if (o.sync(lo, hi, invalidate) !== null) failed = true;
-      }
+      for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
+        if (e.syncWindow(start, end, invalidate, this.pageSize) !== null) failed = true;
       return failed ? KERN_FAILURE : KERN_SUCCESS;
     } finally {
       this.unlockRead();

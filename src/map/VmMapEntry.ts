@@ -9,6 +9,7 @@
  */
 
 import {
+  MAP_ENTRY_COW,
   MAP_ENTRY_GUARD,
   MAP_ENTRY_SPLIT_BOUNDARY_MASK,
   MAP_ENTRY_SPLIT_BOUNDARY_SHIFT,
@@ -17,6 +18,7 @@ import {
 import type { VmInherit, VmProt } from "../base/prot.js";
 import { GapNode } from "../ds/GapTree.js";
 import type { VmObject } from "../object/VmObject.js";
+import type { PagerError } from "../pager/vnode.js";
 
 /** Initial read-ahead window of a new entry, in pages (VM_FAULT_READ_AHEAD_INIT). */
 export const VM_FAULT_READ_AHEAD_INIT = 15;
@@ -58,6 +60,20 @@ export class VmMapEntry extends GapNode<VmMapEntry> {
   /** Wirings other than the (single) user wiring. */
   get systemWiredCount(): number {
     return this.wiredCount - ((this.eflags & MAP_ENTRY_USER_WIRED) !== 0 ? 1 : 0);
+  }
+
+  /**
+   * vm_object_sync of the part of [start, end) this entry maps, when the entry maps its
+   * object's own pages (not copy-on-write): the object's dirty pages there go to its pager,
+   * and with `invalidate` its clean, unwired ones are dropped. Returns null, or the pager's
+   * error. msync (VmMap.sync) and the write-back of munmap and exit share it.
+   */
+  syncWindow(start: number, end: number, invalidate: boolean, pageSize: number): PagerError | null {
+    const o = this.object;
+    if (o === null || (this.eflags & MAP_ENTRY_COW) !== 0) return null;
+    const lo = (Math.max(start, this.start) - this.start + this.offset) / pageSize;
+    const hi = (Math.min(end, this.end) - this.start + this.offset) / pageSize;
+    return o.sync(lo, hi, invalidate);
   }
 
   /** Copies every attribute (not the tree links) from `e`. */

@@ -13,8 +13,10 @@
  *   tlbRd / tlbWr Float64Array  the page's address when a load / a store may go ahead, else -1
  * A hit is two typed-array reads (the slot's tlbRd or tlbWr, then tlbBase) and no call: the
  * slot is bits [pageShift, pageShift + 8) of the address, taken with `>>>`, and one compare of
- * the page address (address minus its low bits) decides. PTE_W is granted to the TLB only once PTE_M is
- * set, and PTE_R/PTE_X only with PTE_A set, so the referenced and modified bits stay exact.
+ * the page address (address minus its low bits) decides. tlbRd/tlbWr are derived from tlbTag
+ * and tlbPerm at fill and invalidation (check() holds them equal). PTE_W is granted to the TLB
+ * only once PTE_M is set, and PTE_R/PTE_X only with PTE_A set, so the referenced and modified
+ * bits stay exact.
  * Every change that removes or reduces a translation (remove, protect, clearing A or M)
  * invalidates exactly the TLB slots of the pages it touched (the whole TLB when the range is
  * larger than the TLB), and counts it in `tlbInvalidations`.
@@ -373,24 +375,16 @@ export class Pmap implements MapPmap {
     keep: number,
     none: boolean,
   ): void {
-    if (op === OP_PROTECT && !none) {
-      this.#protectLeaf(leaf, base, from, to, keep);
+    if (op === OP_PROTECT) {
+      this.#protectLeaf(leaf, base, from, to, keep, none);
       return;
     }
     for (let v = from; v < to; v++) {
       const i = v - base;
       const pte = leaf[i];
       if (pte === 0) continue;
-      if (op === OP_REMOVE || (none && (pte & PTE_WIRED) === 0)) {
+      if (op === OP_REMOVE) {
         this.#zap(leaf, i, v);
-      } else if (op === OP_PROTECT) {
-        // A wired page losing all access keeps its frame; a write it had is recorded first.
-        const nu = pte & keep;
-        if (nu !== pte) {
-          if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) this.mem.flags[pte >>> 8] |= PG_DIRTY;
-          leaf[i] = nu;
-          this.#invalidate(v);
-        }
       } else if (op === OP_WIRE) {
         if ((pte & PTE_WIRED) === 0) {
           leaf[i] = pte | PTE_WIRED;
@@ -406,13 +400,24 @@ export class Pmap implements MapPmap {
   /**
    * The hot loop of pmap_protect (fork write-protects every page of a copied entry here):
    * PTE bits outside `keep` go; a PTE losing write access after a write records PG_DIRTY on its
-   * page first.
+   * page first. With `none` an unwired translation is removed; a wired one keeps its frame.
    */
-  #protectLeaf(leaf: Int32Array, base: number, from: number, to: number, keep: number): void {
+  #protectLeaf(
+    leaf: Int32Array,
+    base: number,
+    from: number,
+    to: number,
+    keep: number,
+    none: boolean,
+  ): void {
     const flags = this.mem.flags;
     const tag = this.tlbTag;
     for (let i = from - base, n = to - base; i < n; i++) {
       const pte = leaf[i];
+      if (none && pte !== 0 && (pte & PTE_WIRED) === 0) {
+        this.#zap(leaf, i, base + i);
+        continue;
+      }
       const nu = pte & keep;
       if (nu === pte) continue; // also every invalid PTE (0)
       if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) flags[pte >>> 8] |= PG_DIRTY;

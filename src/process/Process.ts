@@ -850,14 +850,9 @@ export class Process {
     invalidate: boolean,
     stopOnError = false,
   ): PagerError | null {
-    const ps = this._ps;
     let error: PagerError | null = null;
     for (const e of entries) {
-      const o = e.object;
-      if (o === null || o.pager === null || (e.eflags & MAP_ENTRY_COW) !== 0) continue;
-      const first = (Math.max(start, e.start) - e.start + e.offset) / ps;
-      const last = (Math.min(end, e.end) - e.start + e.offset) / ps;
-      const err = o.sync(first, last, invalidate);
+      const err = e.syncWindow(start, end, invalidate, this._ps);
       if (err !== null) {
         error ??= err;
         if (stopOnError) break;
@@ -1115,7 +1110,7 @@ export class Process {
     const off = addr & this.#pmask;
     if (
       this.#rd[(addr >>> this.#pshift) & 255] !== addr - off &&
-      (addr % this._ps) + 8 <= this._ps &&
+      off + 8 <= this._ps &&
       this.#translate(addr, VM_PROT_READ) < 0
     )
       return this.#device(addr, 8, VM_PROT_READ).load64(this.#fc.mmioOffset);
