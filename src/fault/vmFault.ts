@@ -24,6 +24,7 @@
  * under it.
  */
 
+import { lowBits } from "../base/addr.js";
 import { panic } from "../base/assert.js";
 import { MAP_ENTRY_NOFAULT } from "../base/flags.js";
 import {
@@ -130,7 +131,7 @@ export function vmFault(
   const st = fc.stats;
   st.faults++;
   const ps = map.pageSize;
-  const vaPage = va - (va % ps);
+  const vaPage = va - lowBits(va, ps);
   const rv = map.lookup(vaPage, faultType | VM_PROT_FAULT_LOOKUP);
   if (rv !== KERN_SUCCESS) {
     st.failed++;

@@ -35,7 +35,7 @@
  * Guarded by: the map lock, every mutable field unless its comment says otherwise.
  */
 
-import { isAddr, isPowerOfTwo } from "../base/addr.js";
+import { isAddr, isPowerOfTwo, lowBits } from "../base/addr.js";
 import { kassert, panic } from "../base/assert.js";
 import {
   MADV_AUTOSYNC,
@@ -267,7 +267,7 @@ function defaultRandom(): number {
 
 /** True for a well-formed address argument of a clamping function: aligned integer or Infinity. */
 function isClampArg(v: number, pageSize: number): boolean {
-  return v === Number.POSITIVE_INFINITY || (isAddr(v) && v % pageSize === 0);
+  return v === Number.POSITIVE_INFINITY || (isAddr(v) && lowBits(v, pageSize) === 0);
 }
 
 export class VmMap {
@@ -491,7 +491,7 @@ export class VmMap {
 
   /** A page-aligned safe non-negative integer. */
   #okAddr(v: number): boolean {
-    return isAddr(v) && v % this.pageSize === 0;
+    return isAddr(v) && lowBits(v, this.pageSize) === 0;
   }
 
   /** VM_MAP_RANGE_CHECK: clamps [start, end) into the map. Returns the clamped pair. */
@@ -512,17 +512,26 @@ export class VmMap {
    */
   #lookup(addr: number): VmMapEntry | null {
     const h = this.#hint;
-    if (h !== null && addr >= h.start) {
-      if (addr < h.end) return h;
-      const nx = h.next;
-      if (nx === null || addr < nx.start) return h;
-      if (addr < nx.end) {
-        this.#hint = nx;
-        return nx;
+    if (h !== null) {
+      if (addr >= h.start) {
+        if (addr < h.end) return h;
+        const nx = h.next;
+        if (nx === null || addr < nx.start) return h;
+        if (addr < nx.end) {
+          this.#hint = nx;
+          return nx;
+        }
+      } else {
+        // Just below the hint: in its predecessor or the gap before the hint.
+        const pv = h.prev;
+        if (pv !== null && addr >= pv.start) {
+          this.#hint = pv;
+          return pv;
+        }
       }
     }
     const e = this.#tree.lookup(addr);
-    if (e !== null && addr < e.end) this.#hint = e;
+    if (e !== null) this.#hint = e;
     return e;
   }
 

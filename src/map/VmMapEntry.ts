@@ -25,23 +25,37 @@ export const VM_FAULT_READ_AHEAD_INIT = 15;
 
 export class VmMapEntry extends GapNode<VmMapEntry> {
   /** The backing object, or null for lazily allocated anonymous memory and guards. */
-  object: VmObject | null = null;
+  declare object: VmObject | null;
   /** Byte offset in `object` that corresponds to `start`. */
-  offset = 0;
+  declare offset: number;
   /** MAP_ENTRY_* flags. */
-  eflags = 0;
+  declare eflags: number;
   /** Current protection; always a subset of maxProtection. */
-  protection: VmProt = 0;
+  declare protection: VmProt;
   /** Ceiling for protection. */
-  maxProtection: VmProt = 0;
+  declare maxProtection: VmProt;
   /** Inheritance at fork. */
-  inheritance: VmInherit = 1;
+  declare inheritance: VmInherit;
   /** Number of wirings; a user wiring counts at most once (USER_WIRED). */
-  wiredCount = 0;
+  declare wiredCount: number;
   /** Read-ahead window in pages. */
-  readAhead = VM_FAULT_READ_AHEAD_INIT;
+  declare readAhead: number;
   /** Address of the next expected sequential fault; for stack gaps, the guard size in bytes. */
-  nextRead = 0;
+  declare nextRead: number;
+
+  // Set here rather than by field initializers: see GapNode.
+  constructor() {
+    super();
+    this.object = null;
+    this.offset = 0;
+    this.eflags = 0;
+    this.protection = 0;
+    this.maxProtection = 0;
+    this.inheritance = 1;
+    this.wiredCount = 0;
+    this.readAhead = VM_FAULT_READ_AHEAD_INIT;
+    this.nextRead = 0;
+  }
 
   /** True when [start, end) contains `addr`. */
   contains(addr: number): boolean {

@@ -15,7 +15,7 @@
  * pmap's and physical memory's typed arrays.
  */
 
-import { isAddr } from "../base/addr.js";
+import { isAddr, lowBits } from "../base/addr.js";
 import { kassert } from "../base/assert.js";
 import type { ErrnoName } from "../base/errno.js";
 import {
@@ -996,7 +996,7 @@ export class Process {
       throw new RangeError(`address ${addr} is not a safe non-negative integer`);
     if (!this.#alive) throw new Error(`process ${this.pid} has exited`);
     const ps = this._ps;
-    const page = addr - (addr % ps);
+    const page = addr - lowBits(addr, ps);
     const fc = this.#fc;
     for (let tries = 0; tries < 4; tries++) {
       const base = this.pmap.fill(page, access);
@@ -1223,7 +1223,7 @@ export class Process {
       for (let done = 0; done < length; ) {
         const a = addr + done;
         this.#translate(a, access);
-        done += Math.min(length - done, ps - (a % ps));
+        done += Math.min(length - done, ps - lowBits(a, ps));
       }
       throw this._err("read", "EINVAL", `length ${length} exceeds one copy (${MAX_COPY} bytes)`);
     }
@@ -1231,7 +1231,7 @@ export class Process {
     let done = 0;
     while (done < length) {
       const a = addr + done;
-      const n = Math.min(length - done, ps - (a % ps));
+      const n = Math.min(length - done, ps - lowBits(a, ps));
       const off = this.#translate(a, access);
       if (off >= 0) out.set(this.#u8.subarray(off, off + n), done);
       else {
@@ -1267,13 +1267,13 @@ export class Process {
     const length = bytes.length;
     for (let done = 0; done < length; ) {
       const a = addr + done;
-      const n = Math.min(length - done, ps - (a % ps));
+      const n = Math.min(length - done, ps - lowBits(a, ps));
       if (this.#translate(a, VM_PROT_WRITE) < 0) this.#device(a, n, VM_PROT_WRITE);
       done += n;
     }
     for (let done = 0; done < length; ) {
       const a = addr + done;
-      const n = Math.min(length - done, ps - (a % ps));
+      const n = Math.min(length - done, ps - lowBits(a, ps));
       const off = this.#translate(a, VM_PROT_WRITE);
       if (off >= 0) this.#u8.set(bytes.subarray(done, done + n), off);
       else {
@@ -1379,7 +1379,7 @@ export class Process {
 
   /** @internal Faults page `va` in for `access` (prefault, MAP_POPULATE); false on failure. */
   protected _prefault(va: number, access: VmProt): boolean {
-    const page = va - (va % this._ps);
+    const page = va - lowBits(va, this._ps);
     if (this.pmap.fill(page, access) >= 0) return true;
     return vmFault(this.#fc, this.map, this.pmap, page, access, 0) === KERN_SUCCESS;
   }
