@@ -228,7 +228,8 @@ export class GapTree<N extends GapNode<N>> {
    * Fills an empty tree with `nodes`, sorted by start and not overlapping, in O(n): the same
    * tree that inserting them one by one in that order would build (each node takes the next
    * priority of the generator, and a treap's shape is fixed by its keys and priorities), built
-   * as a Cartesian tree with a stack, then every aggregate computed once, children first.
+   * as a Cartesian tree with a stack, every aggregate computed once, children first, as its
+   * subtree is completed.
    * vmspace_fork fills the child's map this way.
    */
   build(nodes: readonly N[]): void {
@@ -239,7 +240,12 @@ export class GapTree<N extends GapNode<N>> {
       n.prio = this.#random();
       n.left = n.right = n.parent = null;
       let below: N | null = null;
-      while (stack.length > 0 && stack[stack.length - 1].prio < n.prio) below = stack.pop()!;
+      // A popped node's subtree is final (its right child is the node popped before it):
+      // its aggregates are computed now, children first, while it is still in the cache.
+      while (stack.length > 0 && stack[stack.length - 1].prio < n.prio) {
+        below = stack.pop()!;
+        GapTree.fix(below);
+      }
       n.left = below;
       if (below !== null) below.parent = n;
       if (stack.length > 0) {
@@ -257,14 +263,8 @@ export class GapTree<N extends GapNode<N>> {
     this.first = nodes.length > 0 ? nodes[0] : null;
     this.last = prev;
     this.count = nodes.length;
-    if (this.root !== null) GapTree.#fixAll(this.root);
-  }
-
-  /** Computes the aggregates of every node under `n`, children first. */
-  static #fixAll<N extends GapNode<N>>(n: N): void {
-    if (n.left !== null) GapTree.#fixAll(n.left);
-    if (n.right !== null) GapTree.#fixAll(n.right);
-    GapTree.fix(n);
+    // What is left on the stack is the right spine: its nodes from the bottom up.
+    for (let i = stack.length - 1; i >= 0; i--) GapTree.fix(stack[i]);
   }
 
   /** Removes `n` from the tree and the list. O(log n) expected. */
