@@ -130,6 +130,7 @@ import {
   VmError,
   VmSystem,
 } from "../src/index.js";
+import { ERRNO_H } from "./errnoh.js";
 
 type Pers = "freebsd" | "linux";
 
@@ -145,57 +146,6 @@ const LINUX_TASK_SIZE = 2 ** 47 - PS;
 const SCALE = Number(process.env.SYSCALL_FUZZ_SCALE ?? 1);
 const RUNS = Math.max(1, Math.round(Number(process.env.SYSCALL_FUZZ_RUNS ?? 5) * SCALE));
 const OPS = Number(process.env.SYSCALL_FUZZ_OPS ?? 250);
-
-// ---------------------------------------------------------------------------- errno.h
-
-/** FreeBSD sys/sys/errno.h. */
-const FREEBSD_ERRNO_H: Readonly<Record<string, number>> = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EIO: 5,
-  EBADF: 9,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENODEV: 19,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EAGAIN: 35,
-  EOPNOTSUPP: 45,
-  ENOTSUP: 45,
-  ENOSYS: 78,
-  EOVERFLOW: 84,
-};
-
-/** Linux include/uapi/asm-generic/errno-base.h and errno.h. */
-const LINUX_ERRNO_H: Readonly<Record<string, number>> = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EIO: 5,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENODEV: 19,
-  EINVAL: 22,
-  ENOSPC: 28,
-  ENOSYS: 38,
-  EOVERFLOW: 75,
-  EOPNOTSUPP: 95,
-  ENOTSUP: 95,
-};
-
-const ERRNO_H: Record<Pers, Readonly<Record<string, number>>> = {
-  freebsd: FREEBSD_ERRNO_H,
-  linux: LINUX_ERRNO_H,
-};
 
 /** The call each personality lacks (the other kernel's): always ENOSYS. */
 const OTHER_KERNELS_CALL: Record<Pers, string> = { freebsd: "mremap", linux: "minherit" };

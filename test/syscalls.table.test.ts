@@ -28,52 +28,12 @@ import {
   VmSystem,
   type VmSystemOptions,
 } from "../src/index.js";
+import { ERRNO_H } from "./errnoh.js";
 
 const P = 4096;
 const KB = 1024;
 const MB = 1024 * KB;
 const GB = 1024 * MB;
-
-/** FreeBSD sys/sys/errno.h. */
-const FREEBSD_NUMBERS: Record<string, number> = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EIO: 5,
-  EBADF: 9,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EAGAIN: 35,
-  ENOTSUP: 45,
-  EOPNOTSUPP: 45,
-  ENAMETOOLONG: 63,
-  ENOSYS: 78,
-};
-/** Linux include/uapi/asm-generic/errno-base.h and errno.h. */
-const LINUX_NUMBERS: Record<string, number> = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EIO: 5,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOSPC: 28,
-  ENAMETOOLONG: 36,
-  ENOSYS: 38,
-  ENOTSUP: 95,
-  EOPNOTSUPP: 95,
-};
 
 // ---------------------------------------------------------------------- helpers
 
@@ -107,8 +67,7 @@ function fails(p: Process, syscall: string, code: string, fn: () => unknown): Vm
   expect(err, `${syscall} should fail with ${code}`).toBeInstanceOf(VmError);
   const v = err as VmError;
   expect(v.code).toBe(code);
-  const numbers = p.sys.personality === "linux" ? LINUX_NUMBERS : FREEBSD_NUMBERS;
-  expect(v.errno).toBe(numbers[code]);
+  expect(v.errno).toBe(ERRNO_H[p.sys.personality][code]);
   expect(v.syscall).toBe(syscall);
   return v;
 }
