@@ -218,3 +218,15 @@ it("linux: mprotect(PROT_GROWSDOWN) reaches down to the start of a stack grown b
   expect(fault(() => p.write8(s - 3 * PS, 2))).toBe("SIGSEGV/SEGV_ACCERR");
   sys.audit();
 });
+
+it("linux: mprotect(PROT_GROWSUP) over a hole at its start is ENOMEM before EINVAL", () => {
+  // do_mprotect_pkey: without PROT_GROWSDOWN, vma->vm_start > start is ENOMEM; only then does
+  // PROT_GROWSUP on a vma without VM_GROWSUP (every vma on x86) fail with EINVAL.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0x7000_0000_0000, 2 * PS, RW, ANON | L.MAP_FIXED);
+  expect(errno(() => p.mprotect(a - PS, 2 * PS, L.PROT_READ | L.PROT_GROWSUP))).toBe("ENOMEM");
+  expect(errno(() => p.mprotect(a, 2 * PS, L.PROT_READ | L.PROT_GROWSUP))).toBe("EINVAL");
+  expect(p.maps().find((m) => m.start === a)?.prot).toBe(RW);
+  sys.audit();
+});
