@@ -230,3 +230,29 @@ it("linux: mprotect(PROT_GROWSUP) over a hole at its start is ENOMEM before EINV
   expect(p.maps().find((m) => m.start === a)?.prot).toBe(RW);
   sys.audit();
 });
+
+it("linux: a private anonymous mapping placed right after shared anonymous memory stays private", () => {
+  // vm_map_insert would coalesce the new entry into the object of the entry before it; the
+  // shmem object is every sharer's (and its size the shmem's), so that must not happen.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = 0x7000_0000_0000;
+  for (const fixed of [L.MAP_FIXED, L.MAP_FIXED_NOREPLACE]) {
+    const at = fixed === L.MAP_FIXED ? a : a + 0x100000;
+    p.mmap(at, 2 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    p.mmap(at + 2 * PS, PS, RW, ANON | fixed);
+    const maps = p.maps().filter((m) => m.start >= at && m.end <= at + 3 * PS);
+    expect(maps.map((m) => [m.start - at, m.end - at, m.shared])).toEqual([
+      [0, 2 * PS, true],
+      [2 * PS, 3 * PS, false],
+    ]);
+    p.madvise(at + 2 * PS, PS, L.MADV_FREE); // EINVAL on shared memory
+    const c = p.fork();
+    c.write8(at + 2 * PS, 7);
+    c.write8(at, 9);
+    expect(p.read8(at + 2 * PS)).toBe(0);
+    expect(p.read8(at)).toBe(9);
+    c.exit();
+  }
+  sys.audit();
+});

@@ -621,7 +621,9 @@ export class VmObject {
    * the object covers the new range and stale pages there are freed.
    */
   coalesce(prevOffset: number, prevSize: number, nextSize: number, pageSize: number): boolean {
-    if (!this.isAnon) return false;
+    // Shared anonymous memory (OBJ_SHM) is one object for every sharer, of the shmem's size:
+    // a private mapping placed after it must not become part of it (nor grow it).
+    if (!this.isAnon || (this.flags & OBJ_SHM) !== 0) return false;
     if (this.ctx !== null) this.collapse();
     if (this.backingObject !== null) return false;
     const nextPindex = prevOffset / pageSize + prevSize / pageSize;
