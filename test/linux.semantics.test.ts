@@ -256,3 +256,20 @@ it("linux: a private anonymous mapping placed right after shared anonymous memor
   }
   sys.audit();
 });
+
+it("linux: unmapping the tail of shared anonymous memory keeps its pages for a later mremap", () => {
+  // The shmem object keeps its size and pages whatever is unmapped (Linux truncates nothing):
+  // it must not become a one-mapping object whose unmapped tail is freed and cut off, even
+  // after its entries were split and merged again (the last reference then looks like one).
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 4 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  p.write8(a + 3 * PS, 0x33);
+  p.mprotect(a + PS, PS, L.PROT_READ);
+  p.mprotect(a + PS, PS, RW);
+  p.munmap(a + 2 * PS, 2 * PS);
+  expect(p.mremap(a, 2 * PS, 4 * PS, 0)).toBe(a);
+  expect(p.read8(a + 3 * PS)).toBe(0x33);
+  expect(fault(() => p.read8(a + 4 * PS))).toBe("SIGSEGV/SEGV_MAPERR");
+  sys.audit();
+});

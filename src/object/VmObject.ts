@@ -289,8 +289,9 @@ export class VmObject {
 
   /**
    * vm_object_deallocate: drops one reference. An anonymous object left with one reference
-   * and no shadow regains ONEMAPPING; one left with one reference held by its only shadow is
-   * collapsed into that shadow; at zero it is terminated and its backing object released.
+   * and no shadow regains ONEMAPPING (not shared anonymous memory, OBJ_SHM); one left with one
+   * reference held by its only shadow is collapsed into that shadow; at zero it is terminated
+   * and its backing object released.
    */
   deallocate(): void {
     let obj: VmObject | null = this;
@@ -299,7 +300,9 @@ export class VmObject {
       obj.refCount--;
       if (obj.refCount > 0) {
         if (obj.refCount === 1 && obj.isAnon) {
-          if (obj.shadows.size === 0) obj.flags |= OBJ_ONEMAPPING;
+          // Shared anonymous memory (OBJ_SHM) never does: unmapping part of it must not free
+          // its pages or shrink it (a sharer, or the same mapping grown back, sees them).
+          if (obj.shadows.size === 0 && (obj.flags & OBJ_SHM) === 0) obj.flags |= OBJ_ONEMAPPING;
           else if (obj.shadows.size === 1) {
             const [shadow] = obj.shadows;
             if (shadow.isAnon) shadow.collapse();
