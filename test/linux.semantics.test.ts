@@ -273,3 +273,22 @@ it("linux: unmapping the tail of shared anonymous memory keeps its pages for a l
   expect(fault(() => p.read8(a + 4 * PS))).toBe("SIGSEGV/SEGV_MAPERR");
   sys.audit();
 });
+
+it("linux: two shmem mappings of non-consecutive pages of one object are two vmas to mremap", () => {
+  // vma_to_resize: an old range running past its vma is EFAULT. Side by side, mappings of the
+  // same shmem object whose pages do not follow on are separate vmas (vm_pgoff must follow).
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 4 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  p.write8(a, 0xa0);
+  p.write8(a + PS, 0xa1);
+  // [a + 2 PS, a + 4 PS) now maps pages 0 and 1 again, after pages 0 and 1.
+  const flags = L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP;
+  expect(p.mremap(a, 2 * PS, 2 * PS, flags, a + 2 * PS)).toBe(a + 2 * PS);
+  expect(p.read8(a + 2 * PS)).toBe(0xa0);
+  expect(
+    errno(() => p.mremap(a, 4 * PS, 4 * PS, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, a + 0x100000)),
+  ).toBe("EFAULT");
+  expect(errno(() => p.mremap(a, 4 * PS, 5 * PS, L.MREMAP_MAYMOVE))).toBe("EFAULT");
+  sys.audit();
+});

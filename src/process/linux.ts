@@ -1136,7 +1136,8 @@ export class LinuxProcess extends Process {
         this.#bottom(a.object!) === this.#bottom(b.object!) &&
         this.#bottomOffset(a) + (a.end - a.start) === this.#bottomOffset(b)
       );
-    if (sa) return a.object === b.object;
+    // One shmem vma maps consecutive pages of its object (vma_merge needs vm_pgoff to follow).
+    if (sa) return a.object === b.object && a.offset + (a.end - a.start) === b.offset;
     return ((a.eflags ^ b.eflags) & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_USER_WIRED)) === 0;
   }
 
