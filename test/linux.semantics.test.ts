@@ -218,3 +218,77 @@ it("linux: mprotect(PROT_GROWSDOWN) reaches down to the start of a stack grown b
   expect(fault(() => p.write8(s - 3 * PS, 2))).toBe("SIGSEGV/SEGV_ACCERR");
   sys.audit();
 });
+
+it("linux: mprotect(PROT_GROWSUP) over a hole at its start is ENOMEM before EINVAL", () => {
+  // do_mprotect_pkey: without PROT_GROWSDOWN, vma->vm_start > start is ENOMEM; only then does
+  // PROT_GROWSUP on a vma without VM_GROWSUP (every vma on x86) fail with EINVAL.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0x7000_0000_0000, 2 * PS, RW, ANON | L.MAP_FIXED);
+  expect(errno(() => p.mprotect(a - PS, 2 * PS, L.PROT_READ | L.PROT_GROWSUP))).toBe("ENOMEM");
+  expect(errno(() => p.mprotect(a, 2 * PS, L.PROT_READ | L.PROT_GROWSUP))).toBe("EINVAL");
+  expect(p.maps().find((m) => m.start === a)?.prot).toBe(RW);
+  sys.audit();
+});
+
+it("linux: a private anonymous mapping placed right after shared anonymous memory stays private", () => {
+  // vm_map_insert would coalesce the new entry into the object of the entry before it; the
+  // shmem object is every sharer's (and its size the shmem's), so that must not happen.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = 0x7000_0000_0000;
+  for (const fixed of [L.MAP_FIXED, L.MAP_FIXED_NOREPLACE]) {
+    const at = fixed === L.MAP_FIXED ? a : a + 0x100000;
+    p.mmap(at, 2 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    p.mmap(at + 2 * PS, PS, RW, ANON | fixed);
+    const maps = p.maps().filter((m) => m.start >= at && m.end <= at + 3 * PS);
+    expect(maps.map((m) => [m.start - at, m.end - at, m.shared])).toEqual([
+      [0, 2 * PS, true],
+      [2 * PS, 3 * PS, false],
+    ]);
+    p.madvise(at + 2 * PS, PS, L.MADV_FREE); // EINVAL on shared memory
+    const c = p.fork();
+    c.write8(at + 2 * PS, 7);
+    c.write8(at, 9);
+    expect(p.read8(at + 2 * PS)).toBe(0);
+    expect(p.read8(at)).toBe(9);
+    c.exit();
+  }
+  sys.audit();
+});
+
+it("linux: unmapping the tail of shared anonymous memory keeps its pages for a later mremap", () => {
+  // The shmem object keeps its size and pages whatever is unmapped (Linux truncates nothing):
+  // it must not become a one-mapping object whose unmapped tail is freed and cut off, even
+  // after its entries were split and merged again (the last reference then looks like one).
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 4 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  p.write8(a + 3 * PS, 0x33);
+  p.mprotect(a + PS, PS, L.PROT_READ);
+  p.mprotect(a + PS, PS, RW);
+  p.munmap(a + 2 * PS, 2 * PS);
+  expect(p.mremap(a, 2 * PS, 4 * PS, 0)).toBe(a);
+  expect(p.read8(a + 3 * PS)).toBe(0x33);
+  expect(fault(() => p.read8(a + 4 * PS))).toBe("SIGSEGV/SEGV_MAPERR");
+  sys.audit();
+});
+
+it("linux: two shmem mappings of non-consecutive pages of one object are two vmas to mremap", () => {
+  // vma_to_resize: an old range running past its vma is EFAULT. Side by side, mappings of the
+  // same shmem object whose pages do not follow on are separate vmas (vm_pgoff must follow).
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess();
+  const a = p.mmap(0, 4 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  p.write8(a, 0xa0);
+  p.write8(a + PS, 0xa1);
+  // [a + 2 PS, a + 4 PS) now maps pages 0 and 1 again, after pages 0 and 1.
+  const flags = L.MREMAP_MAYMOVE | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP;
+  expect(p.mremap(a, 2 * PS, 2 * PS, flags, a + 2 * PS)).toBe(a + 2 * PS);
+  expect(p.read8(a + 2 * PS)).toBe(0xa0);
+  expect(
+    errno(() => p.mremap(a, 4 * PS, 4 * PS, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, a + 0x100000)),
+  ).toBe("EFAULT");
+  expect(errno(() => p.mremap(a, 4 * PS, 5 * PS, L.MREMAP_MAYMOVE))).toBe("EFAULT");
+  sys.audit();
+});

@@ -289,8 +289,9 @@ export class VmObject {
 
   /**
    * vm_object_deallocate: drops one reference. An anonymous object left with one reference
-   * and no shadow regains ONEMAPPING; one left with one reference held by its only shadow is
-   * collapsed into that shadow; at zero it is terminated and its backing object released.
+   * and no shadow regains ONEMAPPING (not shared anonymous memory, OBJ_SHM); one left with one
+   * reference held by its only shadow is collapsed into that shadow; at zero it is terminated
+   * and its backing object released.
    */
   deallocate(): void {
     let obj: VmObject | null = this;
@@ -299,7 +300,9 @@ export class VmObject {
       obj.refCount--;
       if (obj.refCount > 0) {
         if (obj.refCount === 1 && obj.isAnon) {
-          if (obj.shadows.size === 0) obj.flags |= OBJ_ONEMAPPING;
+          // Shared anonymous memory (OBJ_SHM) never does: unmapping part of it must not free
+          // its pages or shrink it (a sharer, or the same mapping grown back, sees them).
+          if (obj.shadows.size === 0 && (obj.flags & OBJ_SHM) === 0) obj.flags |= OBJ_ONEMAPPING;
           else if (obj.shadows.size === 1) {
             const [shadow] = obj.shadows;
             if (shadow.isAnon) shadow.collapse();
@@ -621,7 +624,9 @@ export class VmObject {
    * the object covers the new range and stale pages there are freed.
    */
   coalesce(prevOffset: number, prevSize: number, nextSize: number, pageSize: number): boolean {
-    if (!this.isAnon) return false;
+    // Shared anonymous memory (OBJ_SHM) is one object for every sharer, of the shmem's size:
+    // a private mapping placed after it must not become part of it (nor grow it).
+    if (!this.isAnon || (this.flags & OBJ_SHM) !== 0) return false;
     if (this.ctx !== null) this.collapse();
     if (this.backingObject !== null) return false;
     const nextPindex = prevOffset / pageSize + prevSize / pageSize;

@@ -479,14 +479,17 @@ export class LinuxProcess extends Process {
     const p = prot & VM_PROT_ALL;
     let first = this.#firstIn(start, end);
     if (first === null) throw this._err(sc, "ENOMEM", "nothing mapped");
-    if (grows !== 0) {
-      if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
+    if (grows === L.PROT_GROWSDOWN) {
       // start = vma->vm_start: the Linux vma's, which may span several entries (a stack grown
       // down by faults is a further entry here, one vma there).
       first = this.#vma(first.start)!.first;
       start = first.start;
       if (!this.#growsDown(first)) throw this._err(sc, "EINVAL", "not a grows-down vma");
-    } else if (first.start > start) throw this._err(sc, "ENOMEM", "hole at start");
+    } else {
+      if (first.start > start) throw this._err(sc, "ENOMEM", "hole at start");
+      // PROT_GROWSUP: the hole check comes first, as in do_mprotect_pkey.
+      if (grows === L.PROT_GROWSUP) throw this._err(sc, "EINVAL", "no grows-up vmas on x86");
+    }
     let at = start;
     // Reads only: the entries are changed by #protect once the walk is over.
     for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
@@ -1133,7 +1136,8 @@ export class LinuxProcess extends Process {
         this.#bottom(a.object!) === this.#bottom(b.object!) &&
         this.#bottomOffset(a) + (a.end - a.start) === this.#bottomOffset(b)
       );
-    if (sa) return a.object === b.object;
+    // One shmem vma maps consecutive pages of its object (vma_merge needs vm_pgoff to follow).
+    if (sa) return a.object === b.object && a.offset + (a.end - a.start) === b.offset;
     return ((a.eflags ^ b.eflags) & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_USER_WIRED)) === 0;
   }
 
