@@ -61,4 +61,22 @@ describe("vm_map_protect: a user-wired copy-on-write entry made writable again",
     p.exit();
     p.sys.audit();
   });
+  it("wires the copy of an entry made write-only (the wiring fault checks no access)", () => {
+    // syscall.fuzz seed 1633961961 path 4: vm_map_wire faults with VM_PROT_NONE; a read fault
+    // was refused on the now write-only entry and the copy's wiring panicked.
+    const p = freebsdProc();
+    const fd = p.fds.open(new MemoryFile(new Uint8Array(2 * P).fill(9)), "r");
+    p.mmap(A, 2 * P, F.PROT_READ, F.MAP_PRIVATE | F.MAP_FIXED, fd, 0);
+    p.mlock(A, 2 * P);
+    p.mprotect(A, 2 * P, F.PROT_WRITE);
+    const e = p.maps()[0];
+    expect(e.cow).toBe(false);
+    expect(e.wired).toBe(1);
+    expect(p.pmap.wired).toBe(2);
+    p.sys.audit();
+    p.write8(A + P, 3);
+    p.mprotect(A, 2 * P, F.PROT_READ);
+    expect([p.read8(A), p.read8(A + P)]).toEqual([9, 3]);
+    p.sys.audit();
+  });
 });

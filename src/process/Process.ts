@@ -703,9 +703,15 @@ export class Process {
 
   // ------------------------------------------------------------------ wiring
 
+  /**
+   * vm_map_wire's faults: with VM_PROT_NONE, as FreeBSD's, so the lookup checks no access and
+   * the fault takes the (wired) entry's whole protection. A write-only entry that mprotect
+   * made writable while user-wired (vm_fault_copy_entry) is wired this way too; a read fault
+   * would be refused there.
+   */
   #wirePages(map: VmMap, start: number, end: number): KernReturn {
     for (let va = start; va < end; va += this._ps) {
-      const rv = vmFault(this.#fc, map, this.pmap, va, VM_PROT_READ, VM_FAULT_WIRE);
+      const rv = vmFault(this.#fc, map, this.pmap, va, VM_PROT_NONE, VM_FAULT_WIRE);
       if (rv !== KERN_SUCCESS) return rv;
     }
     return KERN_SUCCESS;
