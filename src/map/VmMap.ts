@@ -506,8 +506,9 @@ export class VmMap {
 
   /**
    * The entry containing addr, else its predecessor, else null. Uses the hint (the last entry
-   * found) and its successor: an address in the hint, in the gap after it or in the next entry
-   * is answered without walking the tree (operations on a map come in runs at nearby addresses:
+   * found, or the predecessor a lookup returned) and its neighbours: an address in the hint,
+   * in the gap after it, in the next entry, or in the previous entry or the gap after that is
+   * answered without walking the tree (operations on a map come in runs at nearby addresses:
    * find then insert, clip then delete).
    */
   #lookup(addr: number): VmMapEntry | null {
@@ -912,8 +913,7 @@ export class VmMap {
     e.inheritance = inheritance;
     e.protection = prot;
     e.maxProtection = max;
-    e.wiredCount = 0;
-    e.readAhead = VM_FAULT_READ_AHEAD_INIT;
+    // wiredCount 0 and readAhead VM_FAULT_READ_AHEAD_INIT come from the constructor.
     e.nextRead = start;
     this.#link(e, prev);
     if ((eflags & MAP_ENTRY_GUARD) === 0) this.#size += end - start;
@@ -2182,7 +2182,6 @@ export class VmMap {
         n.copyFrom(e);
         n.wiredCount = 0;
         n.readAhead = VM_FAULT_READ_AHEAD_INIT;
-        n.nextRead = e.nextRead;
         const pages = (e.end - e.start) / ps;
         if (inh === VM_INHERIT_SHARE) {
           if (e.object === null) this.#entryBack(e);
