@@ -1067,6 +1067,8 @@ interface Cfg {
   npages: number;
   wxorx: boolean;
   cluster: 0 | 1 | 2;
+  /** Entry tree node capacity: small ones make deep trees from the few entries a run makes. */
+  treeCapacity: number;
 }
 
 let opsRun = 0;
@@ -1078,6 +1080,7 @@ function replay(cfg: Cfg, ops: readonly Op[]): void {
     superpageSize: SP,
     flags: cfg.wxorx ? MAP_WXORX : 0,
     clusterAnon: cfg.cluster,
+    treeCapacity: cfg.treeCapacity,
   });
   const objs = [
     new VmObject(null, "vnode", 1 << 16, 0),
@@ -1552,6 +1555,7 @@ const cfgArb: fc.Arbitrary<Cfg> = fc.record({
     { weight: 1, arbitrary: fc.constant(true) },
   ),
   cluster: fc.constantFrom<0 | 1 | 2>(0, 1, 2),
+  treeCapacity: fc.constantFrom(4, 6, 8, 64),
 });
 
 interface Scenario {

@@ -270,7 +270,7 @@ describe("9.5 max_free invariant", () => {
     const PAGES = 1024;
     const min = 0x100000;
     const max = min + PAGES * PAGE;
-    const map = mkMap(min, max, { seed: 12345 });
+    const map = mkMap(min, max, { treeCapacity: 4 });
     const rand = rng(0xc0ffee);
     const ri = (n: number): number => Math.floor(rand() * n);
     const prots = [R, RW, RX, NONE];

@@ -193,8 +193,11 @@ export interface VmMapOptions {
   limits?: VmMapLimits;
   /** User-wiring counter; default a private unlimited one. Shared by reference. */
   wireCounter?: WireCounter;
-  /** Seed of the tree's priority generator (tree shape only, never results). */
-  seed?: number;
+  /**
+   * Items per node of the entry tree (an even number >= 4; default 64). Shape only, never
+   * results: tests use small values to exercise deep trees with few entries.
+   */
+  treeCapacity?: number;
   /** Where objects made by the map (clips, fork, faults) get their pages; null: nowhere. */
   objects?: ObjectContext | null;
 }
@@ -337,7 +340,7 @@ export class VmMap {
     this.stackGuardPages = opts.stackGuardPages ?? 1;
     this.#random = opts.random ?? defaultRandom;
     this.objects = opts.objects ?? null;
-    this.#tree = new GapTree(opts.seed);
+    this.#tree = new GapTree(opts.treeCapacity);
     this.#initBounds(min, max);
     this.#flags = opts.flags ?? 0;
   }

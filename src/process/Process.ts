@@ -247,7 +247,6 @@ export class Process {
       objects: sys.objects,
       random: sys.aslrRandom ?? undefined,
       flags: sys.aslrRandom !== null ? 0x08 /* MAP_ASLR */ : 0,
-      seed: pid * 0x9e3779b1,
     });
     this.#fc = {
       objects: sys.objects,

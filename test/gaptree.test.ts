@@ -1,0 +1,192 @@
+/**
+ * GapTree (src/ds/GapTree.ts), the map's entry B+tree, against a sorted array: random inserts
+ * (with and without a known predecessor), removals, in-place resizes and bulk builds, with the
+ * tree's full check after every step and every query (lookup, maxFree, findGap,
+ * findGapTopDown) compared with a linear scan. Small node capacities make trees four and five
+ * levels deep from a few hundred entries, so splits, merges, borrows and root changes all happen.
+ */
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { GapNode, GapTree } from "../src/ds/GapTree.js";
+
+class E extends GapNode<E> {
+  constructor(start: number, end: number) {
+    super();
+    this.start = start;
+    this.end = end;
+  }
+}
+
+const MIN = 0;
+const MAX = 4096;
+
+/** Naive answers over the sorted list of [start, end). */
+const naive = {
+  lookup(es: readonly E[], a: number): E | null {
+    let best: E | null = null;
+    for (const e of es) if (e.start <= a) best = e;
+    return best;
+  },
+  maxFree(es: readonly E[]): number {
+    let g = 0;
+    let pe = MIN;
+    for (const e of es) {
+      g = Math.max(g, e.start - pe);
+      pe = e.end;
+    }
+    return Math.max(g, MAX - pe);
+  },
+  free(es: readonly E[], a: number, len: number): boolean {
+    return es.every((e) => !(e.start < a + len && a < e.end));
+  },
+  findGap(es: readonly E[], from: number, len: number): number {
+    for (let a = from; a + len <= MAX; a++) if (naive.free(es, a, len)) return a;
+    return -1;
+  },
+  findGapTopDown(es: readonly E[], low: number, high: number, len: number): number {
+    for (let a = high - len; a >= low; a--) if (naive.free(es, a, len)) return a;
+    return -1;
+  },
+};
+
+type Op =
+  | { k: "ins"; at: number; len: number; hinted: boolean }
+  | { k: "del"; pick: number }
+  | { k: "resize"; pick: number; ds: number; de: number }
+  | { k: "query"; a: number; b: number; len: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      k: fc.constant("ins" as const),
+      at: fc.integer({ min: MIN, max: MAX - 1 }),
+      len: fc.integer({ min: 1, max: 24 }),
+      hinted: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ k: fc.constant("del" as const), pick: fc.nat() }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant("resize" as const),
+      pick: fc.nat(),
+      ds: fc.integer({ min: -8, max: 8 }),
+      de: fc.integer({ min: -8, max: 8 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant("query" as const),
+      a: fc.integer({ min: MIN, max: MAX }),
+      b: fc.integer({ min: MIN, max: MAX }),
+      len: fc.integer({ min: 0, max: 64 }),
+    }),
+  },
+);
+
+function run(capacity: number, build: number, ops: readonly Op[]): void {
+  const t = new GapTree<E>(capacity);
+  let es: E[] = [];
+  // A bulk-built start: `build` entries of 2 units, 1 apart, as fork makes.
+  const seed: E[] = [];
+  for (let i = 0; i < build && 3 * i + 2 <= MAX; i++) seed.push(new E(3 * i, 3 * i + 2));
+  t.build(seed);
+  es = [...seed];
+  t.check("gaptree test");
+  for (const op of ops) {
+    if (op.k === "ins") {
+      const s = op.at;
+      const e = Math.min(MAX, s + op.len);
+      if (!naive.free(es, s, e - s)) continue;
+      const n = new E(s, e);
+      if (op.hinted) t.insert(n, naive.lookup(es, s));
+      else t.insert(n);
+      es.push(n);
+      es.sort((x, y) => x.start - y.start);
+    } else if (op.k === "del") {
+      if (es.length === 0) continue;
+      const n = es[op.pick % es.length];
+      t.remove(n);
+      es = es.filter((x) => x !== n);
+    } else if (op.k === "resize") {
+      if (es.length === 0) continue;
+      const i = op.pick % es.length;
+      const n = es[i];
+      const lo = i > 0 ? es[i - 1].end : MIN;
+      const hi = i + 1 < es.length ? es[i + 1].start : MAX;
+      const s = Math.max(lo, n.start + op.ds);
+      const e = Math.min(hi, n.end + op.de);
+      if (!(s < e)) continue;
+      n.start = s;
+      n.end = e;
+      t.fixUp(n);
+    } else {
+      const low = Math.min(op.a, op.b);
+      const high = Math.max(op.a, op.b);
+      expect(t.lookup(op.a)).toBe(naive.lookup(es, op.a));
+      if (op.len > 0 && low < MAX && op.len <= MAX - low)
+        expect(t.findGap(low, op.len, MIN, MAX)).toBe(naive.findGap(es, low, op.len));
+      expect(t.findGapTopDown(low, high, op.len, MIN, MAX)).toBe(
+        naive.findGapTopDown(es, low, high, op.len),
+      );
+    }
+    t.check("gaptree test");
+    expect(t.count).toBe(es.length);
+    expect([...t]).toEqual(es);
+    expect(t.maxFree(MIN, MAX)).toBe(naive.maxFree(es));
+  }
+  // Emptying the tree brings it back to one leaf.
+  for (const n of [...es]) {
+    t.remove(n);
+    t.check("gaptree test");
+  }
+  expect(t.count).toBe(0);
+  expect(t.height).toBe(1);
+}
+
+describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () => {
+  for (const capacity of [4, 6, 8, 64]) {
+    it(`capacity ${capacity}: random inserts, removes, resizes and queries, checked after each`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 400 }),
+          fc.array(opArb, { minLength: 50, maxLength: 600 }),
+          (build, ops) => run(capacity, build, ops),
+        ),
+        { numRuns: 40, seed: 20261127 + capacity },
+      );
+    });
+  }
+
+  it("grows and shrinks through several levels (capacity 4: five levels at 1,000 entries)", () => {
+    const t = new GapTree<E>(4);
+    const es: E[] = [];
+    for (let i = 0; i < 1000; i++) {
+      // Insert at the front, the back and the middle in turn.
+      const n = new E(10 * (i + 1), 10 * (i + 1) + 5);
+      t.insert(n);
+      es.push(n);
+    }
+    t.check("gaptree test");
+    expect(t.height).toBeGreaterThanOrEqual(5);
+    expect(t.maxFree(0, 20000)).toBe(20000 - 10005);
+    for (let i = 0; i < 1000; i += 2) t.remove(es[i]);
+    t.check("gaptree test");
+    for (let i = 1; i < 1000; i += 2) t.remove(es[i]);
+    t.check("gaptree test");
+    expect(t.height).toBe(1);
+    expect(t.first).toBe(null);
+  });
+
+  it("rejects a capacity that is odd or below 4", () => {
+    expect(() => new GapTree<E>(3)).toThrow(RangeError);
+    expect(() => new GapTree<E>(7)).toThrow(RangeError);
+    expect(() => new GapTree<E>(Number.NaN)).toThrow(RangeError);
+  });
+});
