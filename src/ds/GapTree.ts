@@ -428,7 +428,11 @@ export class GapTree<N extends GapNode<N>> {
     n.leaf = leaf;
     if (i === 0) this.#fixKey(leaf);
     this.#setGap(leaf, i, gapOf(n));
-    if (succ !== null) this.#refreshGap(succ);
+    // The successor's gap shrinks to what is left after n; it is usually next in this leaf.
+    if (succ !== null) {
+      if (succ.leaf === leaf) this.#setGap(leaf, i + 1, gapOf(succ));
+      else this.#refreshGap(succ);
+    }
   }
 
   /**
@@ -516,8 +520,11 @@ export class GapTree<N extends GapNode<N>> {
     this.#close(leaf, i);
     if (i === 0 && leaf.n > 0) this.#fixKey(leaf);
     if (lost === leaf.maxGap && --leaf.maxCount === 0) this.#rescanUp(leaf);
-    // The successor's gap grows to cover n and its gap.
-    if (succ !== null) this.#refreshGap(succ);
+    // The successor's gap grows to cover n and its gap; it is usually next in this leaf.
+    if (succ !== null) {
+      if (succ.leaf === leaf) this.#setGap(leaf, i, gapOf(succ));
+      else this.#refreshGap(succ);
+    }
     this.#underflow(leaf);
   }
 
