@@ -436,6 +436,41 @@ export class GapTree<N extends GapNode<N>> {
   }
 
   /**
+   * One level of a bulk load: `items` (entries for leaves, nodes for the level above) over
+   * ceil(total / fill) new nodes filled to three quarters, as evenly as possible (so each holds
+   * at least half of fill, above the minimum). The first leaf is the empty root.
+   */
+  #pack(items: readonly (N | TNode<N>)[], isLeaf: boolean): TNode<N>[] {
+    const c = this.capacity;
+    const total = items.length;
+    const nl = Math.ceil(total / ((c * 3) >> 2));
+    const out: TNode<N>[] = [];
+    let at = 0;
+    for (let k = 0; k < nl; k++) {
+      const take = Math.floor((total * (k + 1)) / nl) - at;
+      const x = isLeaf && k === 0 ? this.root : new GapTreeNode<N>(c, isLeaf);
+      const f = x.f;
+      for (let j = 0; j < take; j++) {
+        const it = items[at + j];
+        if (isLeaf) {
+          f[j] = (it as N).start;
+          f[c + j] = gapOf(it as N);
+        } else {
+          f[j] = (it as TNode<N>).f[0];
+          f[c + j] = (it as TNode<N>).maxGap;
+        }
+        x.items[j] = it;
+        GapTree.#own(x, it);
+      }
+      x.n = take;
+      this.#rescan(x);
+      at += take;
+      out.push(x);
+    }
+    return out;
+  }
+
+  /**
    * Fills an empty tree with `nodes`, sorted by start and not overlapping, in O(n): leaves are
    * filled to three quarters, then each level above, every aggregate computed once.
    * vmspace_fork fills the child's map this way.
@@ -455,51 +490,8 @@ export class GapTree<N extends GapNode<N>> {
     this.first = nodes[0];
     this.last = prev;
     this.count = len;
-    const c = this.capacity;
-    const fill = (c * 3) >> 2;
-    // Leaves: len entries over ceil(len / fill) leaves, as evenly as possible.
-    let level: TNode<N>[] = [];
-    let nl = Math.ceil(len / fill);
-    let at = 0;
-    for (let k = 0; k < nl; k++) {
-      const take = Math.floor((len * (k + 1)) / nl) - at;
-      const x = k === 0 ? this.root : new GapTreeNode<N>(c, true);
-      const f = x.f;
-      for (let j = 0; j < take; j++) {
-        const n = nodes[at + j];
-        f[j] = n.start;
-        f[c + j] = gapOf(n);
-        x.items[j] = n;
-        n.leaf = x;
-      }
-      x.n = take;
-      this.#rescan(x);
-      at += take;
-      level.push(x);
-    }
-    while (level.length > 1) {
-      const kids = level;
-      const total = kids.length;
-      level = [];
-      nl = Math.ceil(total / fill);
-      at = 0;
-      for (let k = 0; k < nl; k++) {
-        const take = Math.floor((total * (k + 1)) / nl) - at;
-        const x = new GapTreeNode<N>(c, false);
-        const f = x.f;
-        for (let j = 0; j < take; j++) {
-          const kid = kids[at + j];
-          f[j] = kid.f[0];
-          f[c + j] = kid.maxGap;
-          x.items[j] = kid;
-          kid.parent = x;
-        }
-        x.n = take;
-        this.#rescan(x);
-        at += take;
-        level.push(x);
-      }
-    }
+    let level = this.#pack(nodes, true);
+    while (level.length > 1) level = this.#pack(level, false);
     this.root = level[0];
   }
 
