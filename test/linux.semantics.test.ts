@@ -6,7 +6,14 @@
  */
 
 import { expect, it } from "vitest";
-import { freebsd as F, linux as L, MemoryFault, MemoryFile, VmSystem } from "vmspace";
+import {
+  freebsd as F,
+  linux as L,
+  type LinuxProcess,
+  MemoryFault,
+  MemoryFile,
+  VmSystem,
+} from "vmspace";
 
 it("linux: write-only and exec-only pages are readable; FreeBSD refuses the read", () => {
   const lsys = new VmSystem({ personality: "linux" });
@@ -290,5 +297,40 @@ it("linux: two shmem mappings of non-consecutive pages of one object are two vma
     errno(() => p.mremap(a, 4 * PS, 4 * PS, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, a + 0x100000)),
   ).toBe("EFAULT");
   expect(errno(() => p.mremap(a, 4 * PS, 5 * PS, L.MREMAP_MAYMOVE))).toBe("EFAULT");
+  sys.audit();
+});
+
+it("linux: mremap_to's do_munmap of the destination and of the shrunk tail is munmap's: max_map_count, write-back", () => {
+  // Found by the syscall fuzz (seed 1715807895, path 4): mremap unmapped with vm_map_remove
+  // directly, skipping what munmap(2) does first: do_vmi_munmap's max_map_count check (a split
+  // in the middle of a vma needs one more entry) and the write-back of shared file pages (the
+  // fuzz saw one TLB invalidation fewer than munmap's).
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess() as LinuxProcess;
+  const big = p.mmap(0, 4 * PS, RW, ANON);
+  const src = p.mmap(0, 2 * PS, L.PROT_READ, ANON);
+  const file = new MemoryFile(PS);
+  const fd = p.fds.open(file, "rw", "/data/f");
+  const dst = p.mmap(0, PS, RW, L.MAP_SHARED, fd, 0);
+  p.maxMapCount = p.map.nentries;
+  const before = p.formatMaps("linux");
+  // The destination is the middle of `big`: unmapping it would split big in three.
+  for (const flags of [L.MREMAP_MAYMOVE | L.MREMAP_FIXED]) {
+    expect(errno(() => p.mremap(src, PS, PS, flags, big + PS))).toBe("ENOMEM");
+    expect(p.formatMaps("linux")).toBe(before);
+  }
+  // Shrinking in place splits nothing: allowed at the limit.
+  expect(p.mremap(src, 2 * PS, PS, 0)).toBe(src);
+  // With room for the split, a failed mremap (old range across two vmas: EFAULT) still
+  // leaves its destination unmapped, and a store made there reaches the file.
+  p.maxMapCount = 1000;
+  const two = p.mmap(0, 2 * PS, RW, ANON);
+  p.mprotect(two + PS, PS, L.PROT_READ);
+  p.write8(dst + 7, 0x42);
+  expect(errno(() => p.mremap(two, 2 * PS, 2 * PS, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, dst))).toBe(
+    "EFAULT",
+  );
+  expect(fault(() => p.read8(dst))).toBe("SIGSEGV/SEGV_MAPERR");
+  expect(file.read(7, 1)[0]).toBe(0x42);
   sys.audit();
 });

@@ -849,14 +849,16 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "EINVAL", "new range beyond the address space");
       if (dst < oldAddr + oldLen && oldAddr < dst + newLen)
         throw this._err(sc, "EINVAL", "old and new ranges overlap");
+      // do_munmap, as munmap(2) does it: max_map_count, and dirty pages of shared file
+      // mappings written back to their object first.
       if ((flags & FIXED) !== 0 && this.#overlaps(dst, dst + newLen))
-        this.map.remove(dst, dst + newLen);
+        this.#unmap(sc, dst, dst + newLen);
       let len = oldLen;
       if (oldLen > newLen) {
         // do_munmap of the tail: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after
         // the destination went.
         if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
-        this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+        this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
         len = newLen;
       }
       const v = this.#vma(oldAddr);
@@ -878,7 +880,7 @@ export class LinuxProcess extends Process {
       if (oldLen === 0) throw this._err(sc, "EINVAL", "old_size 0");
       if (oldLen > newLen) {
         if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
-        this.map.remove(oldAddr + newLen, oldAddr + oldLen);
+        this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
       }
       return oldAddr;
     }
