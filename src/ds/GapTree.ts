@@ -588,10 +588,10 @@ export class GapTree<N extends GapNode<N>> {
 
   /**
    * First fit: the lowest address a >= from with [a, a + length) free and a + length <= max,
-   * or -1. Preconditions: min <= from < max, 0 < length <= max - from.
+   * or -1. Preconditions: the map's min <= from < max, 0 < length <= max - from. (The gap
+   * below the first entry is never searched: from is at or above min.)
    */
-  findGap(from: number, length: number, min: number, max: number): number {
-    void min;
+  findGap(from: number, length: number, max: number): number {
     const p = this.lookup(from);
     let gapStart: number;
     let succ: N | null;

@@ -578,7 +578,7 @@ export class VmMap {
     const gapStart = p === null || p.end < start ? start : p.end;
     const succ = this.#succ(p);
     if ((succ === null ? this.#max : succ.start) - gapStart >= length) return gapStart;
-    const a = this.#tree.findGap(start, length, this.#min, this.#max);
+    const a = this.#tree.findGap(start, length, this.#max);
     return a < 0 ? sentinel : a;
   }
 
