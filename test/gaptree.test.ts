@@ -90,8 +90,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-function run(capacity: number, build: number, ops: readonly Op[]): void {
-  const t = new GapTree<E>(capacity);
+function run(capacity: number, leafCapacity: number, build: number, ops: readonly Op[]): void {
+  const t = new GapTree<E>(capacity, leafCapacity);
   let es: E[] = [];
   // A bulk-built start: `build` entries of 2 units, 1 apart, as fork makes.
   const seed: E[] = [];
@@ -151,15 +151,25 @@ function run(capacity: number, build: number, ops: readonly Op[]): void {
 }
 
 describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () => {
-  for (const capacity of [4, 6, 8, 64]) {
-    it(`capacity ${capacity}: random inserts, removes, resizes and queries, checked after each`, () => {
+  const shapes: [number, number][] = [
+    [4, 4],
+    [6, 6],
+    [8, 8],
+    [64, 64],
+    [8, 4],
+    [4, 6],
+    [8, 16],
+    [64, 16],
+  ];
+  for (const [capacity, leafCapacity] of shapes) {
+    it(`capacities ${capacity}/${leafCapacity}: random inserts, removes, resizes and queries, checked after each`, () => {
       fc.assert(
         fc.property(
           fc.integer({ min: 0, max: 400 }),
           fc.array(opArb, { minLength: 50, maxLength: 600 }),
-          (build, ops) => run(capacity, build, ops),
+          (build, ops) => run(capacity, leafCapacity, build, ops),
         ),
-        { numRuns: 40, seed: 20261127 + capacity },
+        { numRuns: 40, seed: 20261127 + capacity * 100 + leafCapacity },
       );
     });
   }
@@ -184,8 +194,13 @@ describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () =
     expect(t.first).toBe(null);
   });
 
-  it("rejects a capacity that is odd or below 4", () => {
+  it("rejects a capacity that is odd or below 4, or a wide leaf under narrow inner nodes", () => {
     expect(() => new GapTree<E>(3)).toThrow(RangeError);
+    expect(() => new GapTree<E>(64, 2)).toThrow(RangeError);
+    expect(() => new GapTree<E>(64, 15)).toThrow(RangeError);
+    // A leaf that can underflow above empty needs an inner node that always has a sibling.
+    expect(() => new GapTree<E>(6, 8)).toThrow(RangeError);
+    expect(() => new GapTree<E>(8, 64)).not.toThrow();
     expect(() => new GapTree<E>(7)).toThrow(RangeError);
     expect(() => new GapTree<E>(Number.NaN)).toThrow(RangeError);
   });

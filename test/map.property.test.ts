@@ -1067,8 +1067,11 @@ interface Cfg {
   npages: number;
   wxorx: boolean;
   cluster: 0 | 1 | 2;
-  /** Entry tree node capacity: small ones make deep trees from the few entries a run makes. */
-  treeCapacity: number;
+  /**
+   * Entry tree capacities [inner, leaf]: small ones make deep trees from the few entries a run
+   * makes; [64, 16] is the default.
+   */
+  tree: readonly [number, number];
 }
 
 let opsRun = 0;
@@ -1080,7 +1083,8 @@ function replay(cfg: Cfg, ops: readonly Op[]): void {
     superpageSize: SP,
     flags: cfg.wxorx ? MAP_WXORX : 0,
     clusterAnon: cfg.cluster,
-    treeCapacity: cfg.treeCapacity,
+    treeCapacity: cfg.tree[0],
+    treeLeafCapacity: cfg.tree[1],
   });
   const objs = [
     new VmObject(null, "vnode", 1 << 16, 0),
@@ -1555,7 +1559,14 @@ const cfgArb: fc.Arbitrary<Cfg> = fc.record({
     { weight: 1, arbitrary: fc.constant(true) },
   ),
   cluster: fc.constantFrom<0 | 1 | 2>(0, 1, 2),
-  treeCapacity: fc.constantFrom(4, 6, 8, 64),
+  tree: fc.constantFrom<readonly [number, number]>(
+    [4, 4],
+    [6, 4],
+    [4, 6],
+    [8, 6],
+    [8, 16],
+    [64, 16],
+  ),
 });
 
 interface Scenario {

@@ -5,26 +5,29 @@
  * gap "owned" by a subtree, so that lookup, insert, delete and first-fit search are O(log n).
  * vmspace keeps the same contract with a different balanced tree: a B+tree with wide nodes,
  * as Linux's maple tree is. A lookup at 60,000 entries is three node visits, each a binary
- * search over one contiguous Float64Array, where a binary tree would be about twenty pointer
- * chases to nodes scattered over the heap (measured in BENCHMARKS.md: at 60,000 entries a random
- * lookup went from about 400 to about 100 ns). Observable results never depend on the tree's
- * shape (spec section 10), and reads do not restructure the tree, so a read-locked lookup truly
- * changes nothing.
+ * search over one contiguous run of keys, where a binary tree would be about twenty pointer
+ * chases to nodes scattered over the heap (measured in BENCHMARKS.md). Observable results never
+ * depend on the tree's shape (spec section 10), and reads do not restructure the tree, so a
+ * read-locked lookup truly changes nothing.
  *
- * Layout. Every tree node ({@link GapTreeNode}) holds up to `capacity` items and one
- * Float64Array with two rows:
- *   leaf:  items are the entries, in address order;
+ * Layout. Nodes are numbers (ids), not objects: every node field lives in typed arrays owned by
+ * the tree (struct of arrays, as the frame table does), so that a level of a descent reads the
+ * node's keys and one child id and nothing else; there is no node object, no per-node array
+ * object and no boxed number to fetch first. Node x holds up to `capacity` (c) items:
+ *   leaf:  items are the entries, in address order, at ents[x*c + i];
  *          key[i] = items[i].start,
  *          gap[i] = free bytes between items[i] and its predecessor in the whole tree
  *                   (0 for the tree's first entry: the gap below it depends on the map's lower
  *                   bound, which the searches take as an argument);
- *   inner: items are child nodes, in address order;
- *          key[i] = the first key of child i, gap[i] = child i's maxGap.
- *   maxGap = the largest gap[i] of the node.
+ *   inner: items are child node ids, in address order, at kids[x*c + i];
+ *          key[i] = the first key of child i, gap[i] = child i's maxGap;
+ * with key[i] at f[2cx + i] and gap[i] at f[2cx + c + i]. maxGap[x] is the largest gap[i] of x
+ * and maxCount[x] how many gaps equal it. Freed ids are reused; the arrays double when full and
+ * never shrink while the tree lives.
  * Every leaf is at the same depth; every node but the root holds at least capacity / 4 items
  * (insert splits a full node in halves, remove merges a node that falls below with a sibling
  * or borrows from it), so the depth is O(log n) with a large base.
- * Entries point to their leaf (`leaf`) and nodes to their parent, so that an operation next to
+ * Entries hold their leaf's id (`leaf`) and nodes their parent's, so that an operation next to
  * a known entry (insert after a predecessor, remove, resize) finds its place without a walk from
  * the root, and aggregates are repaired upwards only as far as they change.
  *
@@ -34,12 +37,15 @@
  * Invariants (checked by {@link GapTree.check}): list order = leaf order = sorted by start,
  * consecutive entries do not overlap, all leaves at one depth, fill bounds, parent and leaf links
  * consistent, every key, gap and maxGap equal to its recomputation, count equal to the number of
- * entries.
+ * entries, every node id either reachable from the root or free.
  *
  * Guarded by: the owner's lock (the map lock for map entries).
  */
 
 import { panic } from "../base/assert.js";
+
+/** No node: the parent of the root, the leaf of an entry outside any tree. */
+const NIL = -1;
 
 /** An entry: an interval [start, end) plus the tree's private links. */
 export class GapNode<N extends GapNode<N>> {
@@ -53,44 +59,17 @@ export class GapNode<N extends GapNode<N>> {
   /** Neighbours in address order (owned by GapTree). */
   declare prev: N | null;
   declare next: N | null;
-  /** The leaf that holds this entry (owned by GapTree). */
-  declare leaf: GapTreeNode<N> | null;
+  /** Id of the leaf that holds this entry, -1 outside a tree (owned by GapTree). */
+  declare leaf: number;
 
   constructor() {
     this.start = 0;
     this.end = 0;
     this.prev = null;
     this.next = null;
-    this.leaf = null;
+    this.leaf = NIL;
   }
 }
-
-/** A node of the B+tree: a leaf of entries or an inner node of nodes. Owned by GapTree. */
-export class GapTreeNode<N extends GapNode<N>> {
-  /** Number of items. */
-  declare n: number;
-  /** key[i] at i, gap[i] at capacity + i. */
-  declare readonly f: Float64Array;
-  /** Entries (leaf) or child nodes (inner); null past n. */
-  declare readonly items: (N | GapTreeNode<N> | null)[];
-  /** Largest gap of the node, and how many of its gaps equal it. */
-  declare maxGap: number;
-  declare maxCount: number;
-  declare parent: GapTreeNode<N> | null;
-  declare readonly isLeaf: boolean;
-
-  constructor(capacity: number, isLeaf: boolean) {
-    this.n = 0;
-    this.f = new Float64Array(2 * capacity);
-    this.items = new Array<N | GapTreeNode<N> | null>(capacity).fill(null);
-    this.maxGap = 0;
-    this.maxCount = 0;
-    this.parent = null;
-    this.isLeaf = isLeaf;
-  }
-}
-
-type TNode<N extends GapNode<N>> = GapTreeNode<N>;
 
 /** Largest of two numbers without the cost of Math.max's argument handling. */
 function max2(a: number, b: number): number {
@@ -102,288 +81,473 @@ function gapOf<N extends GapNode<N>>(n: N): number {
   return n.prev === null ? 0 : n.start - n.prev.end;
 }
 
-/** Largest i < x.n with key[i] <= key, or -1. */
-function floorIndex<N extends GapNode<N>>(x: TNode<N>, key: number): number {
-  const f = x.f;
-  let lo = 0;
-  let hi = x.n - 1;
-  if (hi < 0 || f[0] > key) return -1;
-  while (lo < hi) {
-    const m = (lo + hi + 1) >> 1;
-    if (f[m] <= key) lo = m;
-    else hi = m - 1;
-  }
-  return lo;
-}
-
-/** The default node capacity: 64 items (a node's keys are 512 bytes, eight cache lines). */
+/** The default capacity of an inner node: 64 children (its keys are eight cache lines). */
 export const GAP_TREE_CAPACITY = 64;
+/**
+ * The default capacity of a leaf: 16 entries. Leaves are where inserts and removes shift items,
+ * so they are kept narrower than inner nodes (measured in BENCHMARKS.md).
+ */
+export const GAP_TREE_LEAF_CAPACITY = 16;
 
-/** The intrusive augmented B+tree. */
-export class GapTree<N extends GapNode<N>> {
-  /** Root node, a leaf while the tree holds at most `capacity` entries (owner lock). */
-  root: TNode<N>;
-  /** Lowest and highest entry (owner lock). */
-  first: N | null = null;
-  last: N | null = null;
-  /** Number of entries (owner lock). */
-  count = 0;
-  /** Items per node at most, and at least for every node but the root. */
-  readonly capacity: number;
-  readonly #min: number;
+/** Node ids the arrays of a new level pool have room for. */
+const INITIAL_NODES = 2;
 
-  /** @param capacity items per node: an even number >= 4 (small values make deep trees). */
-  constructor(capacity = GAP_TREE_CAPACITY) {
-    if (!Number.isSafeInteger(capacity) || capacity < 4 || capacity % 2 !== 0)
-      throw new RangeError(`GapTree: capacity ${capacity} is not an even integer >= 4`);
-    this.capacity = capacity;
-    this.#min = capacity >> 2;
-    this.root = new GapTreeNode<N>(capacity, true);
+/**
+ * The nodes of one kind (leaves, or inner nodes), struct of arrays. Node x's keys are at
+ * f[w*x ..], its gaps at f[w*x + c ..], its items at c*x .. of `ents` (leaves) or `kids`
+ * (inner nodes). Owned by GapTree.
+ */
+class Pool<N extends GapNode<N>> {
+  /** Items per node at most, the stride of f (2c), whether these are leaves. */
+  readonly c: number;
+  readonly w: number;
+  readonly leaf: boolean;
+  f: Float64Array;
+  readonly ents: (N | null)[] = [];
+  kids: Int32Array;
+  /** Per node: item count, largest gap and how many gaps equal it, parent (inner) id. */
+  n: Int32Array;
+  maxGap: Float64Array;
+  maxCount: Int32Array;
+  parent: Int32Array;
+  /** Inner nodes: 1 when the children are leaves. */
+  low: Uint8Array;
+  /** Ids handed out so far (there is room for `room`), and the freed ones. */
+  used = 0;
+  room = 0;
+  readonly freeIds: number[] = [];
+
+  constructor(c: number, leaf: boolean) {
+    this.c = c;
+    this.w = 2 * c;
+    this.leaf = leaf;
+    this.f = new Float64Array(0);
+    this.kids = new Int32Array(0);
+    this.n = new Int32Array(0);
+    this.maxGap = new Float64Array(0);
+    this.maxCount = new Int32Array(0);
+    this.parent = new Int32Array(0);
+    this.low = new Uint8Array(0);
+    this.grow(INITIAL_NODES);
   }
 
-  // ---------------------------------------------------------------- positions
-
-  /** Index of entry n in its leaf (n.start may have changed since it was stored). */
-  #indexOf(leaf: TNode<N>, n: N): number {
-    let i = floorIndex(leaf, n.start);
-    if (i < 0 || leaf.items[i] !== n) i++;
-    if (leaf.items[i] !== n) panic("GapTree", `entry 0x${n.start.toString(16)} not in its leaf`);
-    return i;
-  }
-
-  /** Index of child x in its parent p, by x's first key (which may have just changed). */
-  #slotOf(p: TNode<N>, x: TNode<N>): number {
-    let i = floorIndex(p, x.f[0]);
-    if (i < 0 || p.items[i] !== x) i++;
-    if (p.items[i] !== x) panic("GapTree", "node not in its parent");
-    return i;
-  }
-
-  /** Copies x's first key into its ancestors, as far as x is their first child. */
-  #fixKey(x: TNode<N>): void {
-    const k = x.f[0];
-    let p = x.parent;
-    while (p !== null) {
-      const s = this.#slotOf(p, x);
-      if (p.f[s] === k) return;
-      p.f[s] = k;
-      if (s !== 0) return;
-      x = p;
-      p = x.parent;
+  /** Makes room for `room` ids, keeping every node's contents. */
+  grow(room: number): void {
+    const c = this.c;
+    const f = new Float64Array(this.w * room);
+    f.set(this.f);
+    this.f = f;
+    if (this.leaf) for (let i = this.room * c; i < room * c; i++) this.ents.push(null);
+    else {
+      const kids = new Int32Array(c * room);
+      kids.set(this.kids);
+      this.kids = kids;
+      const low = new Uint8Array(room);
+      low.set(this.low);
+      this.low = low;
     }
+    const n = new Int32Array(room);
+    n.set(this.n);
+    this.n = n;
+    const mg = new Float64Array(room);
+    mg.set(this.maxGap);
+    this.maxGap = mg;
+    const mc = new Int32Array(room);
+    mc.set(this.maxCount);
+    this.maxCount = mc;
+    const par = new Int32Array(room);
+    par.set(this.parent);
+    this.parent = par;
+    this.room = room;
   }
 
-  /** Recomputes x.maxGap and x.maxCount from its gap row. */
-  #rescan(x: TNode<N>): void {
-    const f = x.f;
-    const c = this.capacity;
+  /** A new empty node. May grow the arrays: callers re-read them afterwards. */
+  alloc(): number {
+    let x = this.freeIds.pop();
+    if (x === undefined) {
+      if (this.used === this.room) this.grow(2 * this.room);
+      x = this.used++;
+    }
+    this.n[x] = 0;
+    this.maxGap[x] = 0;
+    this.maxCount[x] = 0;
+    this.parent[x] = NIL;
+    return x;
+  }
+
+  /** Returns the id of an emptied node (its entry slots are already null). */
+  release(x: number): void {
+    this.n[x] = 0;
+    this.parent[x] = NIL;
+    this.freeIds.push(x);
+  }
+
+  /** Largest i < n[x] with key[i] <= key, or -1. */
+  floor(x: number, key: number): number {
+    const f = this.f;
+    const b = this.w * x;
+    let lo = 0;
+    let hi = this.n[x] - 1;
+    if (hi < 0 || f[b] > key) return -1;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (f[b + m] <= key) lo = m;
+      else hi = m - 1;
+    }
+    return lo;
+  }
+
+  /** Recomputes maxGap[x] and maxCount[x] from its gap row. */
+  rescan(x: number): void {
+    const f = this.f;
     let g = 0;
     let k = 0;
-    for (let i = c, e = c + x.n; i < e; i++) {
+    for (let i = this.w * x + this.c, e = i + this.n[x]; i < e; i++) {
       const v = f[i];
       if (v > g) {
         g = v;
         k = 1;
       } else if (v === g) k++;
     }
-    x.maxGap = g;
-    x.maxCount = k;
+    this.maxGap[x] = g;
+    this.maxCount[x] = k;
   }
 
-  /** Sets gap[i] of x to g and repairs the maxGaps above as far as they change. */
-  #setGap(x: TNode<N>, i: number, g: number): void {
-    const f = x.f;
-    const j = this.capacity + i;
+  /** Opens slot i of x (x not full): items i.. move one to the right. */
+  open(x: number, i: number): void {
+    const f = this.f;
+    const c = this.c;
+    const b = this.w * x;
+    const ib = c * x;
+    const n = this.n[x];
+    if (this.leaf) {
+      const ents = this.ents;
+      for (let j = n; j > i; j--) {
+        f[b + j] = f[b + j - 1];
+        f[b + c + j] = f[b + c + j - 1];
+        ents[ib + j] = ents[ib + j - 1];
+      }
+    } else {
+      const kids = this.kids;
+      for (let j = n; j > i; j--) {
+        f[b + j] = f[b + j - 1];
+        f[b + c + j] = f[b + c + j - 1];
+        kids[ib + j] = kids[ib + j - 1];
+      }
+    }
+    this.n[x] = n + 1;
+  }
+
+  /** Closes slot i of x: items after it move one to the left. */
+  close(x: number, i: number): void {
+    const f = this.f;
+    const c = this.c;
+    const b = this.w * x;
+    const ib = c * x;
+    const n = this.n[x] - 1;
+    if (this.leaf) {
+      const ents = this.ents;
+      for (let j = i; j < n; j++) {
+        f[b + j] = f[b + j + 1];
+        f[b + c + j] = f[b + c + j + 1];
+        ents[ib + j] = ents[ib + j + 1];
+      }
+      ents[ib + n] = null;
+    } else {
+      const kids = this.kids;
+      for (let j = i; j < n; j++) {
+        f[b + j] = f[b + j + 1];
+        f[b + c + j] = f[b + c + j + 1];
+        kids[ib + j] = kids[ib + j + 1];
+      }
+    }
+    this.n[x] = n;
+  }
+
+  /** Copies item i of node x over item j of node y, key and gap included. */
+  copy(x: number, i: number, y: number, j: number): void {
+    const c = this.c;
+    const f = this.f;
+    const fb = this.w * x + i;
+    const tb = this.w * y + j;
+    f[tb] = f[fb];
+    f[tb + c] = f[fb + c];
+    if (this.leaf) this.ents[c * y + j] = this.ents[c * x + i];
+    else this.kids[c * y + j] = this.kids[c * x + i];
+  }
+}
+
+/** The intrusive augmented B+tree. */
+export class GapTree<N extends GapNode<N>> {
+  /** Lowest and highest entry (owner lock). */
+  first: N | null = null;
+  last: N | null = null;
+  /** Number of entries (owner lock). */
+  count = 0;
+  /** Children per inner node and entries per leaf at most. */
+  readonly capacity: number;
+  readonly leafCapacity: number;
+  readonly #leaves: Pool<N>;
+  readonly #inner: Pool<N>;
+  /** The root: a leaf while the tree holds at most leafCapacity entries (owner lock). */
+  #root: number;
+  #rootIsLeaf = true;
+
+  /**
+   * @param capacity children per inner node, and entries per leaf unless `leafCapacity` is
+   * given: even numbers >= 4 (small values make deep trees; tests use them), and a leaf capacity
+   * of 8 or more needs an inner capacity of 8 or more. Every node but the root holds at least a
+   * quarter of its capacity.
+   */
+  constructor(capacity?: number, leafCapacity?: number) {
+    const ic = capacity ?? GAP_TREE_CAPACITY;
+    const lc = leafCapacity ?? capacity ?? GAP_TREE_LEAF_CAPACITY;
+    for (const c of [ic, lc])
+      if (!Number.isSafeInteger(c) || c < 4 || c % 2 !== 0)
+        throw new RangeError(`GapTree: capacity ${c} is not an even integer >= 4`);
+    // An inner node below 8 may hold a lone child (its minimum is 1); a leaf that fell below a
+    // minimum of 2 or more would then have no sibling to merge with or borrow from.
+    if (ic < 8 && lc >= 8)
+      throw new RangeError(`GapTree: leaf capacity ${lc} needs an inner capacity >= 8, not ${ic}`);
+    this.capacity = ic;
+    this.leafCapacity = lc;
+    this.#leaves = new Pool<N>(lc, true);
+    this.#inner = new Pool<N>(ic, false);
+    this.#root = this.#leaves.alloc();
+  }
+
+  /** The pool of x's children (x an inner node). */
+  #below(x: number): Pool<N> {
+    return this.#inner.low[x] === 1 ? this.#leaves : this.#inner;
+  }
+
+  /** First key of node x of pool X. */
+  static #key0<N extends GapNode<N>>(X: Pool<N>, x: number): number {
+    return X.f[X.w * x];
+  }
+
+  // ---------------------------------------------------------------- positions
+
+  /** Index of entry n in its leaf (n.start may have changed since it was stored). */
+  #indexOf(leaf: number, n: N): number {
+    const L = this.#leaves;
+    const b = L.c * leaf;
+    let i = L.floor(leaf, n.start);
+    if (i < 0 || L.ents[b + i] !== n) i++;
+    if (L.ents[b + i] !== n) panic("GapTree", `entry 0x${n.start.toString(16)} not in its leaf`);
+    return i;
+  }
+
+  /** Index of child x (of pool X) in its parent p, by x's first key (which may have changed). */
+  #slotOf(p: number, X: Pool<N>, x: number): number {
+    const I = this.#inner;
+    const b = I.c * p;
+    let i = I.floor(p, GapTree.#key0(X, x));
+    if (i < 0 || I.kids[b + i] !== x) i++;
+    if (I.kids[b + i] !== x) panic("GapTree", "node not in its parent");
+    return i;
+  }
+
+  /** Copies x's first key into its ancestors, as far as x is their first child. */
+  #fixKey(X: Pool<N>, x: number): void {
+    const I = this.#inner;
+    const k = GapTree.#key0(X, x);
+    let p = X.parent[x];
+    while (p !== NIL) {
+      const s = this.#slotOf(p, X, x);
+      if (I.f[I.w * p + s] === k) return;
+      I.f[I.w * p + s] = k;
+      if (s !== 0) return;
+      X = I;
+      x = p;
+      p = I.parent[x];
+    }
+  }
+
+  /** Sets gap[i] of x (of pool X) to g and repairs the maxGaps above as far as they change. */
+  #setGap(X: Pool<N>, x: number, i: number, g: number): void {
+    const f = X.f;
+    const j = X.w * x + X.c + i;
     const old = f[j];
     if (old === g) return;
     f[j] = g;
     // maxCount makes this O(1) unless the last gap equal to the maximum shrinks.
-    const m = x.maxGap;
+    const mg = X.maxGap;
+    const m = mg[x];
     if (g > m) {
-      x.maxGap = g;
-      x.maxCount = 1;
+      mg[x] = g;
+      X.maxCount[x] = 1;
     } else if (g === m) {
-      x.maxCount++;
+      X.maxCount[x]++;
       return;
     } else if (old === m) {
-      if (--x.maxCount !== 0) return;
-      this.#rescan(x);
+      if (--X.maxCount[x] !== 0) return;
+      X.rescan(x);
     } else return;
-    const p = x.parent;
-    if (x.maxGap !== m && p !== null) this.#setGap(p, this.#slotOf(p, x), x.maxGap);
+    const p = X.parent[x];
+    if (mg[x] !== m && p !== NIL) this.#setGap(this.#inner, p, this.#slotOf(p, X, x), mg[x]);
   }
 
-  /** Recomputes gap[i] of the entry at leaf index i from the list. */
+  /** Recomputes the gap of entry n from the list. */
   #refreshGap(n: N): void {
-    const leaf = n.leaf!;
-    this.#setGap(leaf, this.#indexOf(leaf, n), gapOf(n));
+    this.#setGap(this.#leaves, n.leaf, this.#indexOf(n.leaf, n), gapOf(n));
+  }
+
+  /** Rescans x's maxGap and passes a change up. */
+  #rescanUp(X: Pool<N>, x: number): void {
+    const m = X.maxGap[x];
+    X.rescan(x);
+    const p = X.parent[x];
+    if (X.maxGap[x] !== m && p !== NIL)
+      this.#setGap(this.#inner, p, this.#slotOf(p, X, x), X.maxGap[x]);
   }
 
   // ---------------------------------------------------------------- node surgery
 
-  /** Makes item `it` belong to node x. */
-  static #own<N extends GapNode<N>>(x: TNode<N>, it: N | TNode<N>): void {
-    if (x.isLeaf) (it as N).leaf = x;
-    else (it as TNode<N>).parent = x;
+  /** Makes the item now at absolute slot `slot` of x (of pool X) belong to x. */
+  #own(X: Pool<N>, x: number, slot: number): void {
+    if (X.leaf) X.ents[slot]!.leaf = x;
+    else this.#below(x).parent[X.kids[slot]] = x;
   }
 
-  /** Opens slot i of x (x not full): items i.. move one to the right. */
-  #open(x: TNode<N>, i: number): void {
-    const f = x.f;
-    const c = this.capacity;
-    const it = x.items;
-    for (let j = x.n; j > i; j--) {
-      f[j] = f[j - 1];
-      f[c + j] = f[c + j - 1];
-      it[j] = it[j - 1];
-    }
-    x.n++;
-  }
-
-  /** Closes slot i of x: items after it move one to the left. */
-  #close(x: TNode<N>, i: number): void {
-    const f = x.f;
-    const c = this.capacity;
-    const it = x.items;
-    const n = x.n - 1;
-    for (let j = i; j < n; j++) {
-      f[j] = f[j + 1];
-      f[c + j] = f[c + j + 1];
-      it[j] = it[j + 1];
-    }
-    it[n] = null;
-    x.n = n;
-  }
-
-  /** Moves items [from, from + k) of src to the end of dst (dst has room). */
-  #move(src: TNode<N>, from: number, k: number, dst: TNode<N>): void {
-    const c = this.capacity;
-    const sf = src.f;
-    const df = dst.f;
-    let d = dst.n;
+  /** Moves items [from, from + k) of src to the end of dst, both of pool X (dst has room). */
+  #move(X: Pool<N>, src: number, from: number, k: number, dst: number): void {
+    const c = X.c;
+    let d = X.n[dst];
     for (let j = from; j < from + k; j++, d++) {
-      df[d] = sf[j];
-      df[c + d] = sf[c + j];
-      const it = src.items[j]!;
-      dst.items[d] = it;
-      GapTree.#own(dst, it);
+      X.copy(src, j, dst, d);
+      this.#own(X, dst, c * dst + d);
     }
-    dst.n = d;
+    X.n[dst] = d;
     // Close the hole in src.
-    const n = src.n;
-    for (let j = from + k; j < n; j++) {
-      sf[j - k] = sf[j];
-      sf[c + j - k] = sf[c + j];
-      src.items[j - k] = src.items[j];
-    }
-    for (let j = n - k; j < n; j++) src.items[j] = null;
-    src.n = n - k;
+    const n = X.n[src];
+    for (let j = from + k; j < n; j++) X.copy(src, j, src, j - k);
+    if (X.leaf) for (let j = n - k; j < n; j++) X.ents[c * src + j] = null;
+    X.n[src] = n - k;
   }
 
-  /** Moves the first k items of src to the front of dst (dst has room). */
-  #moveToFront(src: TNode<N>, k: number, dst: TNode<N>): void {
-    const c = this.capacity;
-    const df = dst.f;
-    for (let j = dst.n - 1; j >= 0; j--) {
-      df[j + k] = df[j];
-      df[c + j + k] = df[c + j];
-      dst.items[j + k] = dst.items[j];
-    }
-    const sf = src.f;
+  /** Moves the last k items of src to the front of dst, both of pool X (dst has room). */
+  #moveToFront(X: Pool<N>, src: number, k: number, dst: number): void {
+    const c = X.c;
+    for (let j = X.n[dst] - 1; j >= 0; j--) X.copy(dst, j, dst, j + k);
+    const sn = X.n[src];
     for (let j = 0; j < k; j++) {
-      df[j] = sf[src.n - k + j];
-      df[c + j] = sf[c + src.n - k + j];
-      const it = src.items[src.n - k + j]!;
-      dst.items[j] = it;
-      GapTree.#own(dst, it);
+      X.copy(src, sn - k + j, dst, j);
+      this.#own(X, dst, c * dst + j);
     }
-    for (let j = src.n - k; j < src.n; j++) src.items[j] = null;
-    dst.n += k;
-    src.n -= k;
+    if (X.leaf) for (let j = sn - k; j < sn; j++) X.ents[c * src + j] = null;
+    X.n[dst] += k;
+    X.n[src] = sn - k;
   }
 
   /**
-   * Splits full node x in halves; the new right half is linked into x's parent (a new root
-   * when x was the root). The entries and their gaps do not change, so neither do the
-   * maxGaps above.
+   * Splits full node x of pool X in halves; the new right half is linked into x's parent (a new
+   * root when x was the root). The entries and their gaps do not change, so neither do the
+   * maxGaps above. Returns the right half.
    */
-  #split(x: TNode<N>): TNode<N> {
-    const r = new GapTreeNode<N>(this.capacity, x.isLeaf);
-    this.#move(x, x.n >> 1, x.n - (x.n >> 1), r);
-    this.#rescan(x);
-    this.#rescan(r);
-    let p = x.parent;
-    if (p === null) {
-      p = new GapTreeNode<N>(this.capacity, false);
-      p.f[0] = x.f[0];
-      p.items[0] = x;
-      p.n = 1;
-      x.parent = p;
-      this.root = p;
-    } else if (p.n === this.capacity) {
+  #split(X: Pool<N>, x: number): number {
+    const I = this.#inner;
+    const r = X.alloc();
+    if (!X.leaf) X.low[r] = X.low[x];
+    const n = X.n[x];
+    this.#move(X, x, n >> 1, n - (n >> 1), r);
+    X.rescan(x);
+    X.rescan(r);
+    let p = X.parent[x];
+    if (p === NIL) {
+      p = I.alloc();
+      I.low[p] = X.leaf ? 1 : 0;
+      I.f[I.w * p] = GapTree.#key0(X, x);
+      I.kids[I.c * p] = x;
+      I.n[p] = 1;
+      X.parent[x] = p;
+      this.#root = p;
+      this.#rootIsLeaf = false;
+    } else if (I.n[p] === I.c) {
       // x lands in one of the halves.
-      this.#split(p);
-      p = x.parent!;
+      this.#split(I, p);
+      p = X.parent[x];
     }
-    const s = this.#slotOf(p, x);
-    this.#open(p, s + 1);
-    const c = this.capacity;
-    p.f[s + 1] = r.f[0];
-    p.f[c + s] = x.maxGap;
-    p.f[c + s + 1] = r.maxGap;
-    p.items[s + 1] = r;
-    r.parent = p;
+    const s = this.#slotOf(p, X, x);
+    I.open(p, s + 1);
+    const b = I.w * p;
+    I.f[b + s + 1] = GapTree.#key0(X, r);
+    I.f[b + I.c + s] = X.maxGap[x];
+    I.f[b + I.c + s + 1] = X.maxGap[r];
+    I.kids[I.c * p + s + 1] = r;
+    X.parent[r] = p;
     // The maximum of p is unchanged (the same entries below it), its count may not be.
-    this.#rescan(p);
+    I.rescan(p);
     return r;
   }
 
-  /** Rebalances x after it lost an item: merges or borrows when it fell below the minimum. */
-  #underflow(x: TNode<N>): void {
-    const p = x.parent;
-    if (p === null) {
+  /** Rebalances x (of pool X) after it lost an item: merges or borrows when below the minimum. */
+  #underflow(X: Pool<N>, x: number): void {
+    const I = this.#inner;
+    const p = X.parent[x];
+    if (p === NIL) {
       // A root with one child gives way to it (and that child to its own, when the minimum
       // fill of 1 lets a lone child stand between them).
-      while (!x.isLeaf && x.n === 1) {
-        const only = x.items[0] as TNode<N>;
-        only.parent = null;
-        x.items[0] = null;
-        x.n = 0;
-        this.root = only;
+      while (!X.leaf && X.n[x] === 1) {
+        const C = this.#below(x);
+        const only = I.kids[I.c * x];
+        C.parent[only] = NIL;
+        I.release(x);
+        this.#root = only;
+        this.#rootIsLeaf = C.leaf;
+        X = C;
         x = only;
       }
       return;
     }
-    if (x.n >= this.#min) return;
-    if (x.n === 0) {
-      this.#dropEmpty(x);
+    if (X.n[x] >= X.c >> 2) return;
+    if (X.n[x] === 0) {
+      this.#dropEmpty(X, x);
       return;
     }
-    const s = this.#slotOf(p, x);
+    const s = this.#slotOf(p, X, x);
     // The left node of the pair takes the right one's items, or they share them evenly.
     const ls = s > 0 ? s - 1 : s;
-    const l = p.items[ls] as TNode<N>;
-    const r = p.items[ls + 1] as TNode<N>;
-    const c = this.capacity;
-    if (l.n + r.n <= c) {
-      this.#move(r, 0, r.n, l);
-      this.#rescan(l);
-      r.parent = null;
-      this.#close(p, ls + 1);
-      p.f[c + ls] = l.maxGap;
-      this.#rescan(p);
-      this.#underflow(p);
+    const l = I.kids[I.c * p + ls];
+    const r = I.kids[I.c * p + ls + 1];
+    const b = I.w * p;
+    const ln = X.n[l];
+    const rn = X.n[r];
+    if (ln + rn <= X.c) {
+      this.#move(X, r, 0, rn, l);
+      X.rescan(l);
+      X.release(r);
+      I.close(p, ls + 1);
+      I.f[b + I.c + ls] = X.maxGap[l];
+      I.rescan(p);
+      this.#underflow(I, p);
       return;
     }
-    const k = (l.n + r.n) >> 1;
-    if (l.n < k) this.#move(r, 0, k - l.n, l);
-    else this.#moveToFront(l, l.n - k, r);
-    this.#rescan(l);
-    this.#rescan(r);
-    p.f[ls + 1] = r.f[0];
-    p.f[c + ls] = l.maxGap;
-    p.f[c + ls + 1] = r.maxGap;
-    this.#rescan(p);
+    const k = (ln + rn) >> 1;
+    if (ln < k) this.#move(X, r, 0, k - ln, l);
+    else this.#moveToFront(X, l, ln - k, r);
+    X.rescan(l);
+    X.rescan(r);
+    I.f[b + ls + 1] = GapTree.#key0(X, r);
+    I.f[b + I.c + ls] = X.maxGap[l];
+    I.f[b + I.c + ls + 1] = X.maxGap[r];
+    I.rescan(p);
+  }
+
+  /**
+   * Unlinks an empty non-root node (possible only when a capacity / 4 is 1). Its slot is found
+   * by identity, as it has no key left.
+   */
+  #dropEmpty(X: Pool<N>, x: number): void {
+    const I = this.#inner;
+    const p = X.parent[x];
+    let s = 0;
+    while (I.kids[I.c * p + s] !== x) s++;
+    I.close(p, s);
+    X.release(x);
+    if (s === 0 && I.n[p] > 0) this.#fixKey(I, p);
+    this.#rescanUp(I, p);
+    this.#underflow(I, p);
   }
 
   // ---------------------------------------------------------------- mutators
@@ -405,65 +569,54 @@ export class GapTree<N extends GapNode<N>> {
     else this.last = n;
     this.count++;
     // Place in the predecessor's leaf (the first leaf when there is none).
-    let leaf: TNode<N>;
+    const L = this.#leaves;
+    let leaf: number;
     let i: number;
     if (pred !== null) {
-      leaf = pred.leaf!;
+      leaf = pred.leaf;
       i = this.#indexOf(leaf, pred) + 1;
     } else {
-      leaf = succ !== null ? succ.leaf! : this.root;
+      leaf = succ !== null ? succ.leaf : this.#root;
       i = 0;
     }
-    if (leaf.n === this.capacity) {
-      const r = this.#split(leaf);
-      if (i > leaf.n) {
-        i -= leaf.n;
+    if (L.n[leaf] === L.c) {
+      const r = this.#split(L, leaf);
+      const ln = L.n[leaf];
+      if (i > ln) {
+        i -= ln;
         leaf = r;
       }
     }
-    this.#open(leaf, i);
-    leaf.f[i] = n.start;
-    leaf.f[this.capacity + i] = -1; // no gap yet: counted by #setGap below
-    leaf.items[i] = n;
+    L.open(leaf, i);
+    L.f[L.w * leaf + i] = n.start;
+    L.f[L.w * leaf + L.c + i] = -1; // no gap yet: counted by #setGap below
+    L.ents[L.c * leaf + i] = n;
     n.leaf = leaf;
-    if (i === 0) this.#fixKey(leaf);
-    this.#setGap(leaf, i, gapOf(n));
+    if (i === 0) this.#fixKey(L, leaf);
+    this.#setGap(L, leaf, i, gapOf(n));
     // The successor's gap shrinks to what is left after n; it is usually next in this leaf.
     if (succ !== null) {
-      if (succ.leaf === leaf) this.#setGap(leaf, i + 1, gapOf(succ));
+      if (succ.leaf === leaf) this.#setGap(L, leaf, i + 1, gapOf(succ));
       else this.#refreshGap(succ);
     }
   }
 
   /**
-   * One level of a bulk load: `items` (entries for leaves, nodes for the level above) over
-   * ceil(total / fill) new nodes filled to three quarters, as evenly as possible (so each holds
-   * at least half of fill, above the minimum). The first leaf is the empty root.
+   * One level of a bulk load: `total` items over ceil(total / fill) new nodes of pool X filled
+   * to three quarters, as evenly as possible (so each holds at least half of fill, above the
+   * minimum). `place(x, j, at)` stores item `at` in slot j of node x with its key and gap. The
+   * first leaf is the empty root. Returns the new nodes' ids.
    */
-  #pack(items: readonly (N | TNode<N>)[], isLeaf: boolean): TNode<N>[] {
-    const c = this.capacity;
-    const total = items.length;
-    const nl = Math.ceil(total / ((c * 3) >> 2));
-    const out: TNode<N>[] = [];
+  #pack(X: Pool<N>, total: number, place: (x: number, j: number, at: number) => void): number[] {
+    const nl = Math.ceil(total / ((X.c * 3) >> 2));
+    const out: number[] = [];
     let at = 0;
     for (let k = 0; k < nl; k++) {
       const take = Math.floor((total * (k + 1)) / nl) - at;
-      const x = isLeaf && k === 0 ? this.root : new GapTreeNode<N>(c, isLeaf);
-      const f = x.f;
-      for (let j = 0; j < take; j++) {
-        const it = items[at + j];
-        if (isLeaf) {
-          f[j] = (it as N).start;
-          f[c + j] = gapOf(it as N);
-        } else {
-          f[j] = (it as TNode<N>).f[0];
-          f[c + j] = (it as TNode<N>).maxGap;
-        }
-        x.items[j] = it;
-        GapTree.#own(x, it);
-      }
-      x.n = take;
-      this.#rescan(x);
+      const x = X.leaf && k === 0 ? this.#root : X.alloc();
+      for (let j = 0; j < take; j++) place(x, j, at + j);
+      X.n[x] = take;
+      X.rescan(x);
       at += take;
       out.push(x);
     }
@@ -490,14 +643,44 @@ export class GapTree<N extends GapNode<N>> {
     this.first = nodes[0];
     this.last = prev;
     this.count = len;
-    let level = this.#pack(nodes, true);
-    while (level.length > 1) level = this.#pack(level, false);
-    this.root = level[0];
+    const L = this.#leaves;
+    const I = this.#inner;
+    // Room for every node at once, so that the arrays do not move while a level is placed.
+    const leaves = Math.ceil(len / ((L.c * 3) >> 2));
+    if (L.used + leaves > L.room) L.grow(L.used + leaves);
+    let inner = 0;
+    for (let m = leaves; m > 1; m = Math.ceil(m / ((I.c * 3) >> 2)))
+      inner += Math.ceil(m / ((I.c * 3) >> 2));
+    if (I.used + inner > I.room) I.grow(I.used + inner);
+    let level = this.#pack(L, len, (x, j, at) => {
+      const e = nodes[at];
+      L.f[L.w * x + j] = e.start;
+      L.f[L.w * x + L.c + j] = gapOf(e);
+      L.ents[L.c * x + j] = e;
+      e.leaf = x;
+    });
+    let X = L;
+    while (level.length > 1) {
+      const below = level;
+      const B = X;
+      level = this.#pack(I, below.length, (x, j, at) => {
+        const k = below[at];
+        I.low[x] = B.leaf ? 1 : 0;
+        I.f[I.w * x + j] = GapTree.#key0(B, k);
+        I.f[I.w * x + I.c + j] = B.maxGap[k];
+        I.kids[I.c * x + j] = k;
+        B.parent[k] = x;
+      });
+      X = I;
+    }
+    this.#root = level[0];
+    this.#rootIsLeaf = X.leaf;
   }
 
   /** Removes `n` from the tree and the list. O(log n). */
   remove(n: N): void {
-    const leaf = n.leaf!;
+    const L = this.#leaves;
+    const leaf = n.leaf;
     const i = this.#indexOf(leaf, n);
     const pred = n.prev;
     const succ = n.next;
@@ -506,40 +689,18 @@ export class GapTree<N extends GapNode<N>> {
     if (succ !== null) succ.prev = pred;
     else this.last = pred;
     n.prev = n.next = null;
-    n.leaf = null;
+    n.leaf = NIL;
     this.count--;
-    const lost = leaf.f[this.capacity + i];
-    this.#close(leaf, i);
-    if (i === 0 && leaf.n > 0) this.#fixKey(leaf);
-    if (lost === leaf.maxGap && --leaf.maxCount === 0) this.#rescanUp(leaf);
+    const lost = L.f[L.w * leaf + L.c + i];
+    L.close(leaf, i);
+    if (i === 0 && L.n[leaf] > 0) this.#fixKey(L, leaf);
+    if (lost === L.maxGap[leaf] && --L.maxCount[leaf] === 0) this.#rescanUp(L, leaf);
     // The successor's gap grows to cover n and its gap; it is usually next in this leaf.
     if (succ !== null) {
-      if (succ.leaf === leaf) this.#setGap(leaf, i, gapOf(succ));
+      if (succ.leaf === leaf) this.#setGap(L, leaf, i, gapOf(succ));
       else this.#refreshGap(succ);
     }
-    this.#underflow(leaf);
-  }
-
-  /** Rescans x's maxGap and passes a change up. */
-  #rescanUp(x: TNode<N>): void {
-    const m = x.maxGap;
-    this.#rescan(x);
-    if (x.maxGap !== m && x.parent !== null)
-      this.#setGap(x.parent, this.#slotOf(x.parent, x), x.maxGap);
-  }
-
-  /**
-   * Unlinks an empty non-root node (possible only when capacity / 4 is 1). Its slot is found
-   * by identity, as it has no key left.
-   */
-  #dropEmpty(x: TNode<N>): void {
-    const p = x.parent!;
-    const s = p.items.indexOf(x);
-    this.#close(p, s);
-    x.parent = null;
-    if (s === 0 && p.n > 0) this.#fixKey(p);
-    this.#rescanUp(p);
-    this.#underflow(p);
+    this.#underflow(L, leaf);
   }
 
   /**
@@ -548,34 +709,57 @@ export class GapTree<N extends GapNode<N>> {
    */
   fixUp(n: N | null): void {
     if (n === null) return;
-    const leaf = n.leaf!;
+    const L = this.#leaves;
+    const leaf = n.leaf;
     const i = this.#indexOf(leaf, n);
-    if (leaf.f[i] !== n.start) {
-      leaf.f[i] = n.start;
-      if (i === 0) this.#fixKey(leaf);
+    const k = L.w * leaf + i;
+    if (L.f[k] !== n.start) {
+      L.f[k] = n.start;
+      if (i === 0) this.#fixKey(L, leaf);
     }
-    this.#setGap(leaf, i, gapOf(n));
+    this.#setGap(L, leaf, i, gapOf(n));
     const s = n.next;
-    if (s !== null) this.#setGap(s.leaf!, s.leaf === leaf ? i + 1 : 0, gapOf(s));
+    if (s !== null) this.#setGap(L, s.leaf, s.leaf === leaf ? i + 1 : 0, gapOf(s));
   }
 
   // ---------------------------------------------------------------- queries
 
   /** The entry containing `addr`, else the greatest entry below it, else null. */
   lookup(addr: number): N | null {
-    let x = this.root;
-    for (;;) {
-      const f = x.f;
-      let lo = 0;
-      let hi = x.n - 1;
-      while (lo < hi) {
-        const m = (lo + hi + 1) >> 1;
-        if (f[m] <= addr) lo = m;
-        else hi = m - 1;
+    let x = this.#root;
+    if (!this.#rootIsLeaf) {
+      const I = this.#inner;
+      const f = I.f;
+      const cnt = I.n;
+      const low = I.low;
+      const kids = I.kids;
+      const c = I.c;
+      const w = I.w;
+      for (;;) {
+        const b = w * x;
+        let lo = 0;
+        let hi = cnt[x] - 1;
+        while (lo < hi) {
+          const m = (lo + hi + 1) >> 1;
+          if (f[b + m] <= addr) lo = m;
+          else hi = m - 1;
+        }
+        const leafBelow = low[x] === 1;
+        x = kids[c * x + lo];
+        if (leafBelow) break;
       }
-      if (x.isLeaf) return hi < 0 || f[0] > addr ? null : (x.items[lo] as N);
-      x = x.items[lo] as TNode<N>;
     }
+    const L = this.#leaves;
+    const f = L.f;
+    const b = L.w * x;
+    let lo = 0;
+    let hi = L.n[x] - 1;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (f[b + m] <= addr) lo = m;
+      else hi = m - 1;
+    }
+    return hi < 0 || f[b] > addr ? null : L.ents[L.c * x + lo];
   }
 
   /**
@@ -583,7 +767,8 @@ export class GapTree<N extends GapNode<N>> {
    */
   maxFree(min: number, max: number): number {
     if (this.first === null) return max - min;
-    return max2(this.root.maxGap, max2(this.first.start - min, max - this.last!.end));
+    const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
+    return max2(X.maxGap[this.#root], max2(this.first.start - min, max - this.last!.end));
   }
 
   /**
@@ -605,27 +790,30 @@ export class GapTree<N extends GapNode<N>> {
     const gapEnd = succ !== null ? succ.start : max;
     if (gapEnd - gapStart >= length) return gapStart;
     if (succ === null) return -1;
-    const e = this.#firstGapAfter(this.root, succ.start, length);
+    const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
+    const e = this.#firstGapAfter(X, this.#root, succ.start, length);
     if (e !== null) return e.prev!.end;
     const last = this.last!;
     return max - last.end >= length ? last.end : -1;
   }
 
   /**
-   * The first entry e of x's subtree with e.start > key whose gap to its predecessor is at
-   * least `length` (length > 0). O(capacity * depth): the path of `key`, then one descent.
+   * The first entry e of x's subtree (x of pool X) with e.start > key whose gap to its
+   * predecessor is at least `length` (length > 0). O(capacity * depth): the path of `key`, then
+   * one descent.
    */
-  #firstGapAfter(x: TNode<N>, key: number, length: number): N | null {
-    const c = this.capacity;
-    const f = x.f;
-    if (x.isLeaf) {
-      for (let i = floorIndex(x, key) + 1; i < x.n; i++)
-        if (f[c + i] >= length) return x.items[i] as N;
+  #firstGapAfter(X: Pool<N>, x: number, key: number, length: number): N | null {
+    const g = X.w * x + X.c;
+    const n = X.n[x];
+    if (X.leaf) {
+      for (let i = X.floor(x, key) + 1; i < n; i++)
+        if (X.f[g + i] >= length) return X.ents[X.c * x + i];
       return null;
     }
-    for (let i = max2(floorIndex(x, key), 0); i < x.n; i++) {
-      if (f[c + i] < length) continue;
-      const r = this.#firstGapAfter(x.items[i] as TNode<N>, key, length);
+    const B = this.#below(x);
+    for (let i = max2(X.floor(x, key), 0); i < n; i++) {
+      if (X.f[g + i] < length) continue;
+      const r = this.#firstGapAfter(B, X.kids[X.c * x + i], key, length);
       if (r !== null) return r;
     }
     return null;
@@ -649,7 +837,8 @@ export class GapTree<N extends GapNode<N>> {
     if (p.end <= high && high - max2(p.end, low) >= length) return high - length;
     // Otherwise the gaps that end at p.start or lower, highest first; the gap below the first
     // entry (stored as 0 in the tree) is measured from min.
-    let e = this.#lastGapAtOrBefore(this.root, p.start, length);
+    const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
+    let e = this.#lastGapAtOrBefore(X, this.#root, p.start, length);
     if (e === null) {
       const f = this.first!;
       if (f.start - min < length) return -1;
@@ -665,16 +854,17 @@ export class GapTree<N extends GapNode<N>> {
    * The last entry e of x's subtree with e.start <= key whose gap (as stored) is at least
    * `length`. Mirror of {@link GapTree.#firstGapAfter}.
    */
-  #lastGapAtOrBefore(x: TNode<N>, key: number, length: number): N | null {
-    const c = this.capacity;
-    const f = x.f;
-    if (x.isLeaf) {
-      for (let i = floorIndex(x, key); i >= 0; i--) if (f[c + i] >= length) return x.items[i] as N;
+  #lastGapAtOrBefore(X: Pool<N>, x: number, key: number, length: number): N | null {
+    const g = X.w * x + X.c;
+    if (X.leaf) {
+      for (let i = X.floor(x, key); i >= 0; i--)
+        if (X.f[g + i] >= length) return X.ents[X.c * x + i];
       return null;
     }
-    for (let i = floorIndex(x, key); i >= 0; i--) {
-      if (f[c + i] < length) continue;
-      const r = this.#lastGapAtOrBefore(x.items[i] as TNode<N>, key, length);
+    const B = this.#below(x);
+    for (let i = X.floor(x, key); i >= 0; i--) {
+      if (X.f[g + i] < length) continue;
+      const r = this.#lastGapAtOrBefore(B, X.kids[X.c * x + i], key, length);
       if (r !== null) return r;
     }
     return null;
@@ -687,9 +877,18 @@ export class GapTree<N extends GapNode<N>> {
 
   /** Depth of the tree: 1 while the root is a leaf. */
   get height(): number {
-    let h = 1;
-    for (let x = this.root; !x.isLeaf; x = x.items[0] as TNode<N>) h++;
+    if (this.#rootIsLeaf) return 1;
+    const I = this.#inner;
+    let h = 2;
+    for (let x = this.#root; I.low[x] === 0; x = I.kids[I.c * x]) h++;
     return h;
+  }
+
+  /** Nodes in use (leaves and inner nodes reachable from the root). */
+  get nodes(): number {
+    const L = this.#leaves;
+    const I = this.#inner;
+    return L.used - L.freeIds.length + I.used - I.freeIds.length;
   }
 
   /**
@@ -709,47 +908,77 @@ export class GapTree<N extends GapNode<N>> {
     }
     if (prev !== this.last) panic(who, "last pointer is not the last entry");
     if (n !== this.count) panic(who, `count ${this.count} but ${n} entries listed`);
-    const root = this.root;
-    if (root.parent !== null) panic(who, "root has a parent");
-    if (!root.isLeaf && root.n < 2) panic(who, "inner root with fewer than two children");
-    const c = this.capacity;
+    const root = this.#root;
+    const L = this.#leaves;
+    const I = this.#inner;
+    const R = this.#rootIsLeaf ? L : I;
+    if (R.parent[root] !== NIL) panic(who, "root has a parent");
+    if (!R.leaf && R.n[root] < 2) panic(who, "inner root with fewer than two children");
     const depth = this.height;
+    const seen = new Map<Pool<N>, Set<number>>([
+      [L, new Set()],
+      [I, new Set()],
+    ]);
+    const free = new Map<Pool<N>, Set<number>>([
+      [L, new Set(L.freeIds)],
+      [I, new Set(I.freeIds)],
+    ]);
     let expect = this.first;
     let visited = 0;
-    const walk = (x: TNode<N>, d: number): void => {
-      if (x.n > c) panic(who, `node holds ${x.n} items`);
-      if (x !== root && x.n < this.#min) panic(who, `node holds ${x.n} < ${this.#min} items`);
-      for (let i = x.n; i < c; i++) if (x.items[i] !== null) panic(who, "stale item past n");
+    const walk = (X: Pool<N>, x: number, d: number): void => {
+      const s = seen.get(X)!;
+      if (x < 0 || x >= X.used || free.get(X)!.has(x) || s.has(x))
+        panic(who, `node id ${x} is free, out of range or reached twice`);
+      s.add(x);
+      const c = X.c;
+      const f = X.f;
+      const xn = X.n[x];
+      const b = X.w * x;
+      if (xn > c) panic(who, `node holds ${xn} items`);
+      if (x !== root && xn < c >> 2) panic(who, `node holds ${xn} < ${c >> 2} items`);
       let g = 0;
-      if (x.isLeaf) {
+      if (X.leaf) {
         if (d !== depth) panic(who, "leaves at different depths");
-        for (let i = 0; i < x.n; i++) {
-          const e = x.items[i] as N;
-          if (e !== expect) panic(who, "leaf order disagrees with the list");
+        for (let i = xn; i < c; i++)
+          if (X.ents[c * x + i] !== null) panic(who, "stale entry past n");
+        for (let i = 0; i < xn; i++) {
+          const e = X.ents[c * x + i];
+          if (e !== expect || e === null) panic(who, "leaf order disagrees with the list");
           if (e.leaf !== x) panic(who, `leaf link broken at 0x${e.start.toString(16)}`);
-          if (x.f[i] !== e.start) panic(who, `stale key at 0x${e.start.toString(16)}`);
-          if (x.f[c + i] !== gapOf(e))
-            panic(who, `stale gap at 0x${e.start.toString(16)}: ${x.f[c + i]} != ${gapOf(e)}`);
+          if (f[b + i] !== e.start) panic(who, `stale key at 0x${e.start.toString(16)}`);
+          if (f[b + c + i] !== gapOf(e))
+            panic(who, `stale gap at 0x${e.start.toString(16)}: ${f[b + c + i]} != ${gapOf(e)}`);
           g = max2(g, gapOf(e));
           expect = e.next;
           visited++;
         }
       } else {
-        for (let i = 0; i < x.n; i++) {
-          const k = x.items[i] as TNode<N>;
-          if (k.parent !== x) panic(who, "parent link broken");
-          walk(k, d + 1);
-          if (x.f[i] !== k.f[0]) panic(who, "stale separator key");
-          if (x.f[c + i] !== k.maxGap) panic(who, "stale child maxGap");
-          g = max2(g, k.maxGap);
+        const B = this.#below(x);
+        for (let i = 0; i < xn; i++) {
+          const k = X.kids[c * x + i];
+          if (B.parent[k] !== x) panic(who, "parent link broken");
+          walk(B, k, d + 1);
+          if (f[b + i] !== GapTree.#key0(B, k)) panic(who, "stale separator key");
+          if (f[b + c + i] !== B.maxGap[k]) panic(who, "stale child maxGap");
+          g = max2(g, B.maxGap[k]);
         }
       }
-      if (x.maxGap !== g) panic(who, `stale maxGap ${x.maxGap} != ${g}`);
+      if (X.maxGap[x] !== g) panic(who, `stale maxGap ${X.maxGap[x]} != ${g}`);
       let k = 0;
-      for (let i = 0; i < x.n; i++) if (x.f[c + i] === g) k++;
-      if (x.maxCount !== k) panic(who, `maxCount ${x.maxCount} but ${k} gaps equal the maximum`);
+      for (let i = 0; i < xn; i++) if (f[b + c + i] === g) k++;
+      if (X.maxCount[x] !== k)
+        panic(who, `maxCount ${X.maxCount[x]} but ${k} gaps equal the maximum`);
     };
-    walk(root, 1);
+    walk(R, root, 1);
     if (visited !== n) panic(who, "tree and list sizes differ");
+    for (const X of [L, I]) {
+      if (free.get(X)!.size !== X.freeIds.length) panic(who, "a node id is freed twice");
+      if (seen.get(X)!.size + X.freeIds.length !== X.used)
+        panic(who, "a node id is neither in the tree nor free");
+      if (X.leaf)
+        for (const x of X.freeIds)
+          for (let i = 0; i < X.c; i++)
+            if (X.ents[X.c * x + i] !== null) panic(who, `free leaf ${x} still holds an entry`);
+    }
   }
 }

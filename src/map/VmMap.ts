@@ -194,10 +194,13 @@ export interface VmMapOptions {
   /** User-wiring counter; default a private unlimited one. Shared by reference. */
   wireCounter?: WireCounter;
   /**
-   * Items per node of the entry tree (an even number >= 4; default 64). Shape only, never
-   * results: tests use small values to exercise deep trees with few entries.
+   * Children per inner node of the entry tree, and entries per leaf unless `treeLeafCapacity`
+   * is given (even numbers >= 4; defaults 64 and 16). Shape only, never results: tests use
+   * small values to exercise deep trees with few entries.
    */
   treeCapacity?: number;
+  /** Entries per leaf of the entry tree (see `treeCapacity`). */
+  treeLeafCapacity?: number;
   /** Where objects made by the map (clips, fork, faults) get their pages; null: nowhere. */
   objects?: ObjectContext | null;
 }
@@ -340,7 +343,7 @@ export class VmMap {
     this.stackGuardPages = opts.stackGuardPages ?? 1;
     this.#random = opts.random ?? defaultRandom;
     this.objects = opts.objects ?? null;
-    this.#tree = new GapTree(opts.treeCapacity);
+    this.#tree = new GapTree(opts.treeCapacity, opts.treeLeafCapacity);
     this.#initBounds(min, max);
     this.#flags = opts.flags ?? 0;
   }
