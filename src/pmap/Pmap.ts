@@ -220,6 +220,7 @@ export class Pmap implements MapPmap {
     this.pv = pv;
     this.mem = pv.mem;
     this.pageSize = pv.mem.pageSize;
+    this.#perPage = 1 / this.pageSize;
     this.id = pv.pmaps.length;
     pv.pmaps.push(this);
   }
@@ -238,8 +239,11 @@ export class Pmap implements MapPmap {
     return leaf;
   }
 
+  /** 1 / pageSize, exact for a power of two: a multiplication is cheaper than a division. */
+  readonly #perPage: number;
+
   #vpn(va: number): number {
-    return Math.floor(va / this.pageSize);
+    return Math.floor(va * this.#perPage);
   }
 
   /** The PTE of `va` (0 when invalid). */
@@ -338,7 +342,7 @@ export class Pmap implements MapPmap {
   #apply(sva: number, eva: number, op: number, keep: number, none: boolean): void {
     if (this.resident === 0) return;
     const v0 = this.#vpn(sva);
-    const v1 = Math.ceil(eva / this.pageSize);
+    const v1 = Math.ceil(eva * this.#perPage);
     if (v1 - v0 > this.#leaves.size * LEAF_PAGES) {
       // Sparse: visit the leaves instead of the range.
       for (const [key, leaf] of [...this.#leaves]) {
