@@ -334,3 +334,57 @@ it("linux: mremap_to's do_munmap of the destination and of the shrunk tail is mu
   expect(file.read(7, 1)[0]).toBe(0x42);
   sys.audit();
 });
+
+it("linux: MADV_REMOVE punches through another process's mlocked mapping; refuses locked, private and read-only vmas", () => {
+  // Found by the syscall fuzz (seed 1923390422, path 2): a hole punched by one process in
+  // shared memory that a fork child had mlocked left the child's wired entry without its page,
+  // which the audit called an error. Linux unmaps the mlocked page (shmem hole punch) and the
+  // child's next access faults a zero page in, locked again. madvise_remove also refuses the
+  // caller's own locked vma (EINVAL), private anonymous memory (EINVAL: no file), a private
+  // file mapping or a shared one without write permission (EACCES).
+  const sys = new VmSystem({ personality: "linux", physicalMemory: 4 << 20 });
+  const p = sys.createProcess() as LinuxProcess;
+  const shm = p.mmap(0, 2 * PS, RW, L.MAP_SHARED | L.MAP_ANONYMOUS);
+  p.write8(shm, 1);
+  p.write8(shm + PS, 2);
+  const c = p.fork() as LinuxProcess;
+  c.mlock(shm, 2 * PS);
+  expect(c.pmap.wired).toBe(2);
+  p.madvise(shm, PS, L.MADV_REMOVE);
+  sys.audit();
+  expect(c.pmap.wired).toBe(1);
+  expect(c.mincore(shm, 2 * PS)).toEqual(new Uint8Array([0, 1]));
+  // The parent's access brings a zero page back into the shared object; the child maps it
+  // (wired) at its own next access.
+  expect(p.read8(shm)).toBe(0);
+  sys.audit();
+  expect(c.pmap.wired).toBe(1);
+  expect(c.read8(shm)).toBe(0);
+  expect(c.pmap.wired).toBe(2);
+  expect(p.read8(shm + PS)).toBe(2);
+  sys.audit();
+  // The caller's own locked vma.
+  expect(errno(() => c.madvise(shm, PS, L.MADV_REMOVE))).toBe("EINVAL");
+  // Private anonymous memory, mapped or touched.
+  const anon = p.mmap(0, PS, RW, ANON);
+  expect(errno(() => p.madvise(anon, PS, L.MADV_REMOVE))).toBe("EINVAL");
+  p.write8(anon, 3);
+  expect(errno(() => p.madvise(anon, PS, L.MADV_REMOVE))).toBe("EINVAL");
+  // A private file mapping, and a shared mapping of a read-only descriptor.
+  const file = new MemoryFile(PS);
+  const priv = p.mmap(0, PS, RW, L.MAP_PRIVATE, p.fds.open(file, "rw", "/data/f"), 0);
+  expect(errno(() => p.madvise(priv, PS, L.MADV_REMOVE))).toBe("EACCES");
+  const ro = p.mmap(0, PS, L.PROT_READ, L.MAP_SHARED, p.fds.open(file, "r", "/data/f"), 0);
+  expect(errno(() => p.madvise(ro, PS, L.MADV_REMOVE))).toBe("EACCES");
+  // A shared writable file mapping punched: the file reads back zeros there.
+  file.write(0, new Uint8Array([9]));
+  const rw = p.mmap(0, PS, RW, L.MAP_SHARED, p.fds.open(file, "rw", "/data/f"), 0);
+  expect(p.read8(rw)).toBe(9);
+  p.madvise(rw, PS, L.MADV_REMOVE);
+  expect(p.read8(rw)).toBe(0);
+  expect(file.read(0, 1)[0]).toBe(0);
+  sys.audit();
+  c.exit();
+  p.exit();
+  sys.audit();
+});

@@ -866,10 +866,25 @@ describe("madvise", () => {
     p.mmap(LX_FIXED + P, P, LRW, L.MAP_PRIVATE | L.MAP_FIXED, fd, 0);
     fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + P, P, L.MADV_FREE));
   });
+  row("madvise-linux-einval-remove-locked", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    p.mlock(LX_FIXED, P);
+    const before = snapshot(p);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_REMOVE));
+    expect(snapshot(p)).toBe(before);
+  });
   row("madvise-linux-einval-remove-private", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
     fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_REMOVE));
+  });
+  row("madvise-linux-eacces-remove-not-shared-writable", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, L.MAP_PRIVATE | L.MAP_FIXED, file(p, "rw"), 0);
+    fails(p, "madvise", "EACCES", () => p.madvise(LX_FIXED, P, L.MADV_REMOVE));
+    p.mmap(LX_FIXED + P, P, L.PROT_READ, L.MAP_SHARED | L.MAP_FIXED, file(p, "r"), 0);
+    fails(p, "madvise", "EACCES", () => p.madvise(LX_FIXED + P, P, L.MADV_REMOVE));
   });
   row("madvise-linux-einval-wipeonfork-shared", () => {
     const p = linuxProc();
@@ -1833,6 +1848,13 @@ describe("device mappings", () => {
       const a = p.mmap(0, 2 * P, FRW, shared, fd, 0);
       expect(at(p, a)?.kind).toBe("device");
     }
+  });
+  row("madvise-linux-enodev-remove-device", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    const before = snapshot(p);
+    fails(p, "madvise", "ENODEV", () => p.madvise(a, P, L.MADV_REMOVE));
+    expect(snapshot(p)).toBe(before);
   });
   row("mremap-linux-efault-device-grow", () => {
     const p = linuxProc();

@@ -25,7 +25,7 @@ import { panic } from "../base/assert.js";
 import { MAP_ENTRY_NEEDS_COPY, MAP_ENTRY_USER_WIRED, MAP_READ_IMPLIED } from "../base/flags.js";
 import { VM_PROT_EXECUTE, VM_PROT_READ, VM_PROT_WRITE } from "../base/prot.js";
 import type { VmMap } from "../map/VmMap.js";
-import { VmObject } from "../object/VmObject.js";
+import { OBJ_SHM, VmObject } from "../object/VmObject.js";
 import { Q_FREE } from "../page/PhysMem.js";
 import { PTE_R, PTE_W, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
 import type { VmSystem } from "../process/VmSystem.js";
@@ -90,8 +90,16 @@ export function auditSystem(sys: VmSystem): void {
     for (const e of p.map.entries()) {
       // A device page is never mapped (each access traps): nothing to be wired.
       if (e.wiredCount === 0 || e.object === null || e.object.type === "device") continue;
+      let bottom = e.object;
+      while (bottom.backingObject !== null) bottom = bottom.backingObject;
+      const fileOrShm = (e.object.flags & OBJ_SHM) !== 0 || bottom.type === "vnode";
       for (let va = e.start; va < e.end; va += ps) {
         const pte = p.pmap.extract(va);
+        // A page of shared memory or of a file can leave a wired mapping while the wiring
+        // stays: another mapping punched a hole there (Linux's MADV_REMOVE) or the file was
+        // truncated. Linux unmaps mlocked pages then, and a page that comes back (another
+        // process's fault) is mapped here only by this mapping's next access, wired then.
+        if (pte === 0 && fileOrShm) continue;
         if (pte === 0 || (pte & PTE_WIRED) === 0)
           panic(FN, `pid ${p.pid}: wired entry page 0x${va.toString(16)} not wired in the pmap`);
       }

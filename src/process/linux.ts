@@ -571,7 +571,16 @@ export class LinuxProcess extends Process {
           throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
         return;
       case L.MADV_REMOVE:
-        if (!this.#isShared(e)) throw this._err(sc, "EINVAL", "MADV_REMOVE needs shared memory");
+        // madvise_remove, in its order: a locked vma, then one with no file (private anonymous
+        // memory; shared anonymous memory has its shmem file), then one that is not shared and
+        // writable (vma_is_shared_maywrite); vfs_fallocate refuses a device file.
+        if (locked) throw this._err(sc, "EINVAL", "MADV_REMOVE on locked memory");
+        if (e.object === null || (!this.#isShared(e) && this.#bottom(e.object).type !== "vnode"))
+          throw this._err(sc, "EINVAL", "MADV_REMOVE needs a file or shared memory");
+        if (!this.#isShared(e) || (e.maxProtection & VM_PROT_WRITE) === 0)
+          throw this._err(sc, "EACCES", "MADV_REMOVE needs a shared writable mapping");
+        if (e.object.type === "device")
+          throw this._err(sc, "ENODEV", "MADV_REMOVE cannot punch a hole in a device");
         return;
       case L.MADV_WIPEONFORK:
         if (this.#isShared(e) || (e.object !== null && this.#bottom(e.object).type === "vnode"))
