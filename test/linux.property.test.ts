@@ -1781,8 +1781,10 @@ it("the Linux personality matches a naive model over random process trees", () =
   );
   if (seed !== undefined) return;
   expect(ran).toBeGreaterThanOrEqual(MIN_TOTAL_OPS);
-  // At the default size every path the header promises was taken (summed over the runs).
-  if (ran >= DEFAULT_MIN_OPS) {
+  // At the default size every path the header promises was taken (summed over the runs) by the
+  // fixed seeds. Fresh seeds explore: a rare path (a stack growth refused by RLIMIT_STACK) may
+  // not come up in one run, so there the counts are only printed above.
+  if (ran >= DEFAULT_MIN_OPS && process.env.LINUX_PROPERTY_FRESH !== "1") {
     for (const [k, v] of Object.entries(counts))
       if (k !== "skipped") expect(v, k).toBeGreaterThan(0);
     for (const sc of ["mmap", "munmap", "mprotect", "madvise", "brk", "mremap", "fork"])

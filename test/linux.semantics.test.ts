@@ -388,3 +388,32 @@ it("linux: MADV_REMOVE punches through another process's mlocked mapping; refuse
   p.exit();
   sys.audit();
 });
+
+it("linux: a MAP_GROWSDOWN mapping made next to a plain one stays a vma of its own, and grows", () => {
+  // Found by the Linux property run (seed -1881540138, path 4): the grows-down mapping is
+  // inserted as a plain entry and marked afterwards, and vm_map_insert had merged it with the
+  // plain anonymous vma right above it, so nothing was marked and a fault below it was
+  // SIGSEGV where Linux grows the stack. Linux never merges a VM_GROWSDOWN vma with one that
+  // does not grow down.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess() as LinuxProcess;
+  const base = p.mmap(0, 64 * PS, RW, ANON);
+  p.munmap(base, 64 * PS);
+  const FIX = ANON | L.MAP_FIXED;
+  // Plain vmas right above and right below the grows-down one.
+  p.mmap(base + 40 * PS, 2 * PS, RW, FIX);
+  p.mmap(base + 36 * PS, 4 * PS, RW, FIX | L.MAP_GROWSDOWN);
+  p.mmap(base + 10 * PS, 2 * PS, RW, FIX);
+  p.mmap(base + 12 * PS, 4 * PS, RW, FIX | L.MAP_GROWSDOWN);
+  const lines = () => p.formatMaps("linux").trim().split("\n");
+  // Four vmas in [base + 10, base + 42): two grow down, two do not.
+  expect(lines().filter((l) => l.startsWith((base + 10 * PS).toString(16))).length).toBe(1);
+  expect(lines().some((l) => l.startsWith(`${(base + 12 * PS).toString(16)}-`))).toBe(true);
+  expect(lines().some((l) => l.startsWith(`${(base + 36 * PS).toString(16)}-`))).toBe(true);
+  expect(lines().some((l) => l.startsWith(`${(base + 40 * PS).toString(16)}-`))).toBe(true);
+  // A fault below the upper one grows it (the vma below it grows down too: no guard gap).
+  p.write8(base + 30 * PS + 5, 7);
+  expect(p.read8(base + 30 * PS + 5)).toBe(7);
+  expect(lines().some((l) => l.startsWith(`${(base + 30 * PS).toString(16)}-`))).toBe(true);
+  sys.audit();
+});

@@ -300,7 +300,14 @@ export class LinuxProcess extends Process {
     // do_mmap ignores the offset of an anonymous mapping (shmem starts at 0, private anonymous
     // memory has no object to index).
     this.#insert(sc, object, anon ? 0 : offset, at, size, p, maxprot, cow);
-    if ((flags & L.MAP_GROWSDOWN) !== 0) this.#markGrowsDown(at, at + size);
+    if ((flags & L.MAP_GROWSDOWN) !== 0) {
+      this.#markGrowsDown(at, at + size);
+      // Clipped out of a merge, the vma counts as Linux counts it (as #insert checks).
+      if (this.map.nentries > this.maxMapCount + 1) {
+        this.map.remove(at, at + size);
+        throw this._err(sc, "ENOMEM", "max_map_count");
+      }
+    }
     if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
       this.map.wire(at, at + size, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
     else if ((flags & L.MAP_POPULATE) !== 0) this.#populate(at, at + size, shared);
@@ -339,8 +346,19 @@ export class LinuxProcess extends Process {
   }
 
   #markGrowsDown(start: number, end: number): void {
-    for (const e of this.map.entries())
-      if (e.start >= start && e.end <= end) this._markGrowsDown(e);
+    // The plain entry just made for [start, end) may have merged with a plain neighbour
+    // (vm_map_insert's coalescing); a VM_GROWSDOWN vma never merges with one that does not grow
+    // down, so the range is clipped out again before it is marked (marked, it merges no more).
+    this.map.lock();
+    try {
+      for (const e of [...this.#entriesIn(start, end)]) {
+        this.map.clipStart(e, start);
+        this.map.clipEnd(e, end);
+      }
+      for (const e of [...this.#entriesIn(start, end)]) this._markGrowsDown(e);
+    } finally {
+      this.map.unlock();
+    }
   }
 
   /** True when some entry intersects [start, end). */
@@ -1136,7 +1154,7 @@ export class LinuxProcess extends Process {
     if (a.end !== b.start) return false;
     if (a.protection !== b.protection || a.maxProtection !== b.maxProtection) return false;
     if (a.inheritance !== b.inheritance) return false;
-    if (((a.eflags ^ b.eflags) & MAP_ENTRY_WIPE_HELD) !== 0) return false;
+    if (((a.eflags ^ b.eflags) & (MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN)) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
     const fa = a.object !== null && this.#bottom(a.object).type === "vnode";
