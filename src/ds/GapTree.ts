@@ -89,6 +89,12 @@ export const GAP_TREE_CAPACITY = 64;
  */
 export const GAP_TREE_LEAF_CAPACITY = 16;
 
+/** `to`, a larger array of the same kind as `from`, holding from's contents first. */
+function grown<A extends Float64Array | Int32Array | Uint8Array>(from: A, to: A): A {
+  to.set(from);
+  return to;
+}
+
 /** Node ids the arrays of a new level pool have room for. */
 const INITIAL_NODES = 2;
 
@@ -134,34 +140,20 @@ class Pool<N extends GapNode<N>> {
   /** Makes room for `room` ids, keeping every node's contents. */
   grow(room: number): void {
     const c = this.c;
-    const f = new Float64Array(this.w * room);
-    f.set(this.f);
-    this.f = f;
+    this.f = grown(this.f, new Float64Array(this.w * room));
     if (this.leaf) {
       // One length change and a fill: pushing a null per slot cost fork a tenth of its time.
       const from = this.ents.length;
       this.ents.length = room * c;
       this.ents.fill(null, from);
     } else {
-      const kids = new Int32Array(c * room);
-      kids.set(this.kids);
-      this.kids = kids;
-      const low = new Uint8Array(room);
-      low.set(this.low);
-      this.low = low;
+      this.kids = grown(this.kids, new Int32Array(c * room));
+      this.low = grown(this.low, new Uint8Array(room));
     }
-    const n = new Int32Array(room);
-    n.set(this.n);
-    this.n = n;
-    const mg = new Float64Array(room);
-    mg.set(this.maxGap);
-    this.maxGap = mg;
-    const mc = new Int32Array(room);
-    mc.set(this.maxCount);
-    this.maxCount = mc;
-    const par = new Int32Array(room);
-    par.set(this.parent);
-    this.parent = par;
+    this.n = grown(this.n, new Int32Array(room));
+    this.maxGap = grown(this.maxGap, new Float64Array(room));
+    this.maxCount = grown(this.maxCount, new Int32Array(room));
+    this.parent = grown(this.parent, new Int32Array(room));
     this.room = room;
   }
 
