@@ -214,6 +214,7 @@ interface MProc {
 }
 
 const ZEROS = new Uint8Array(PS);
+const NO_BYTES = new Uint8Array(0);
 
 function newCell(backing: Cell | null = null): Cell {
   return { bytes: null, backing, alt: null, lazyfree: false };
@@ -691,6 +692,18 @@ class Run {
     return null;
   }
 
+  /**
+   * A store that faulted: every write (write16 to write64 across pages, writeBytes) checks all
+   * its pages for write before storing a byte, so the pages before the faulting one took their
+   * write faults (a private page was copied, a lazily freed one dirtied) though nothing was
+   * stored, as a kernel's write prefault (fault_in_writeable) leaves them.
+   */
+  modelWriteFaults(mp: MProc, addr: number, exp: Expect): void {
+    if (exp === null) return;
+    for (let pn = Math.floor(addr / PS); pn < Math.floor(exp.lo / PS); pn++)
+      store(mp.pages.get(pn)!.cell, 0, NO_BYTES);
+  }
+
   modelWrite(mp: MProc, addr: number, bytes: Uint8Array): void {
     for (let i = 0; i < bytes.length; ) {
       const a = addr + i;
@@ -932,7 +945,7 @@ class Run {
       if (!this.checkFault(() => what + this.describe(mp, addr, n), got, exp, "write")) {
         this.modelWrite(mp, addr, leBytes(v, n));
         totals.writes++;
-      }
+      } else this.modelWriteFaults(mp, addr, exp);
       this.afterAccess(mp, what, grows);
       return;
     }
@@ -980,7 +993,7 @@ class Run {
       if (!this.checkFault(() => what + this.describe(mp, addr, len), got, exp, "write")) {
         this.modelWrite(mp, addr, data);
         totals.writes++;
-      }
+      } else this.modelWriteFaults(mp, addr, exp);
       this.afterAccess(mp, what, grows);
       return;
     }
