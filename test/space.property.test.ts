@@ -33,7 +33,8 @@
  * a read only with PTE_R, as vm_map_lookup checks the entry protection); unmapped →
  * SIGSEGV/SEGV_MAPERR; mapped without the permission (guards included) → SIGSEGV/SEGV_ACCERR.
  * An access spanning pages faults on the lowest page it may not touch; the reported address
- * must lie in that page and inside the access; a faulting write stores nothing.
+ * must lie in that page and inside the access; a faulting write stores nothing, but the pages
+ * before the faulting one have taken their write faults (a lazy cell takes its own copy).
  *
  * System-call results follow spec §8: munmap len 0 or a range outside [min, max) → EINVAL,
  * holes fine, addr rounded down; mprotect unknown prot bits → EINVAL, PROT_MAX(m) with prot ⊄ m
@@ -230,6 +231,17 @@ function modelRead(mp: MProc, addr: number, n: number): Uint8Array {
     i += k;
   }
   return out;
+}
+
+/**
+ * A store that faulted: every write checks all its pages for write before storing a byte, so the
+ * pages before the faulting one took their write faults (a lazy cell took its own copy) though
+ * nothing was stored.
+ */
+function modelWriteFaults(mp: MProc, addr: number, exp: Expect): void {
+  if (exp === null) return;
+  for (let pn = Math.floor(addr / PS); pn < Math.floor(exp.lo / PS); pn++)
+    own(mp.pages.get(pn)!.cell!);
 }
 
 function modelWrite(mp: MProc, addr: number, bytes: Uint8Array): void {
@@ -579,7 +591,7 @@ class Run {
       if (!this.checkFault(what, got, exp, "write")) {
         modelWrite(mp, addr, leBytes(v, n));
         totals.writes++;
-      }
+      } else modelWriteFaults(mp, addr, exp);
       return;
     }
     this.log.push(what);
@@ -622,7 +634,7 @@ class Run {
       if (!this.checkFault(what, got, exp, "write")) {
         modelWrite(mp, addr, data);
         totals.writes++;
-      }
+      } else modelWriteFaults(mp, addr, exp);
       return;
     }
     let out: Uint8Array | null = null;
