@@ -185,12 +185,16 @@ describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () =
     }
     t.check("gaptree test");
     expect(t.height).toBeGreaterThanOrEqual(5);
+    // At most 4 entries a leaf: at least 250 leaves and the inner nodes above them.
+    expect(t.nodes).toBeGreaterThan(250 + 62);
     expect(t.maxFree(0, 20000)).toBe(20000 - 10005);
     for (let i = 0; i < 1000; i += 2) t.remove(es[i]);
     t.check("gaptree test");
     for (let i = 1; i < 1000; i += 2) t.remove(es[i]);
     t.check("gaptree test");
     expect(t.height).toBe(1);
+    // Every node but the root leaf went back to the pools.
+    expect(t.nodes).toBe(1);
     expect(t.first).toBe(null);
   });
 
