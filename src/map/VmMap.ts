@@ -649,9 +649,11 @@ export class VmMap {
   #tryMerge(prev: VmMapEntry | null, e: VmMapEntry | null): void {
     if (prev === null || e === null) return;
     if ((e.eflags & MAP_ENTRY_NOMERGE_MASK) !== 0 || !VmMap.#mergeable(prev, e)) return;
-    this.#unlink(prev);
+    // e takes prev's start before prev leaves the tree, so that the tree never sees the gap
+    // prev's removal would open in front of e (it would climb to the root and back).
     e.start = prev.start;
     e.offset = prev.offset;
+    this.#unlink(prev);
     this.#resized(e);
     if (prev.object !== null) this.#deferred.push(prev.object);
   }
@@ -710,8 +712,11 @@ export class VmMap {
     front.end = addr;
     entry.offset += addr - entry.start;
     entry.start = addr;
-    this.#resized(entry);
+    // Link the front piece before the tree learns entry's new start: the other order would
+    // show the tree, for a moment, a gap as large as the front piece in front of entry, which
+    // can become the largest gap of every node up to the root and be repaired right after.
     this.#link(front, entry.prev);
+    this.#resized(entry);
     return KERN_SUCCESS;
   }
 
@@ -734,8 +739,9 @@ export class VmMap {
     back.offset += addr - entry.start;
     back.start = addr;
     entry.end = addr;
-    this.#resized(entry);
+    // As in #clipStart: link the back piece first, so no transient gap climbs the tree.
     this.#link(back, entry);
+    this.#resized(entry);
     return KERN_SUCCESS;
   }
 
