@@ -90,7 +90,19 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
-function run(capacity: number, leafCapacity: number, build: number, ops: readonly Op[]): void {
+/**
+ * Runs `ops` on a tree and a sorted array side by side. With `every` > 1 the tree is checked
+ * and queried only every `every` steps, so that mutations pile up between the repairs of the
+ * largest gaps (GapTree defers them to the next query): splits and merges then meet leaves whose
+ * largest gap is stale.
+ */
+function run(
+  capacity: number,
+  leafCapacity: number,
+  build: number,
+  ops: readonly Op[],
+  every = 1,
+): void {
   const t = new GapTree<E>(capacity, leafCapacity);
   let es: E[] = [];
   // A bulk-built start: `build` entries of 2 units, 1 apart, as fork makes.
@@ -99,7 +111,9 @@ function run(capacity: number, leafCapacity: number, build: number, ops: readonl
   t.build(seed);
   es = [...seed];
   t.check("gaptree test");
+  let step = 0;
   for (const op of ops) {
+    const checkNow = ++step % every === 0;
     if (op.k === "ins") {
       const s = op.at;
       const e = Math.min(MAX, s + op.len);
@@ -126,7 +140,7 @@ function run(capacity: number, leafCapacity: number, build: number, ops: readonl
       n.start = s;
       n.end = e;
       t.fixUp(n);
-    } else {
+    } else if (checkNow) {
       const low = Math.min(op.a, op.b);
       const high = Math.max(op.a, op.b);
       expect(t.lookup(op.a)).toBe(naive.lookup(es, op.a));
@@ -136,11 +150,14 @@ function run(capacity: number, leafCapacity: number, build: number, ops: readonl
         naive.findGapTopDown(es, low, high, op.len),
       );
     }
+    if (!checkNow) continue;
     t.check("gaptree test");
     expect(t.count).toBe(es.length);
     expect([...t]).toEqual(es);
     expect(t.maxFree(MIN, MAX)).toBe(naive.maxFree(es));
   }
+  t.check("gaptree test");
+  expect(t.maxFree(MIN, MAX)).toBe(naive.maxFree(es));
   // Emptying the tree brings it back to one leaf.
   for (const n of [...es]) {
     t.remove(n);
@@ -162,6 +179,17 @@ describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () =
     [64, 16],
   ];
   for (const [capacity, leafCapacity] of shapes) {
+    it(`capacities ${capacity}/${leafCapacity}: bursts of mutations between checks (deferred gap repair)`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 400 }),
+          fc.array(opArb, { minLength: 50, maxLength: 600 }),
+          fc.integer({ min: 2, max: 60 }),
+          (build, ops, every) => run(capacity, leafCapacity, build, ops, every),
+        ),
+        { numRuns: 40, seed: 20261128 + capacity * 100 + leafCapacity },
+      );
+    });
     it(`capacities ${capacity}/${leafCapacity}: random inserts, removes, resizes and queries, checked after each`, () => {
       fc.assert(
         fc.property(
@@ -196,6 +224,22 @@ describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () =
     // Every node but the root leaf went back to the pools.
     expect(t.nodes).toBe(1);
     expect(t.first).toBe(null);
+  });
+
+  it("a borrow between leaves whose largest gaps are not yet repaired brings the parents up to date", () => {
+    // Capacity 8: 60 entries bulk-load into ten leaves of six under two inner nodes. Leaf 1 is
+    // filled up, then leaf 2 loses five entries with no query in between, so it underflows
+    // while its largest gap (grown to 16) is still unrepaired, and borrows from full leaf 1.
+    const t = new GapTree<E>(8);
+    const es: E[] = [];
+    for (let i = 0; i < 60; i++) es.push(new E(3 * i, 3 * i + 2));
+    t.build(es);
+    expect(t.height).toBe(3);
+    t.insert(new E(20, 21));
+    t.insert(new E(23, 24));
+    for (let i = 12; i < 17; i++) t.remove(es[i]);
+    t.check("gaptree test");
+    expect(t.maxFree(0, 180)).toBe(51 - 35);
   });
 
   it("rejects a capacity that is odd or below 4, or a wide leaf under narrow inner nodes", () => {

@@ -30,14 +30,19 @@
  * Entries hold their leaf's id (`leaf`) and nodes their parent's, so that an operation next to
  * a known entry (insert after a predecessor, remove, resize) finds its place without a walk from
  * the root, and aggregates are repaired upwards only as far as they change.
+ * A leaf's largest gap is repaired lazily: a change to a leaf's gap row puts the leaf on a repair
+ * list, and the next query that needs largest gaps (first fit, last fit, maxFree, check) repairs
+ * the listed leaves and what lies above them, once. A map operation that opens a gap and closes it
+ * again (MAP_FIXED over a mapping: delete then insert; a clip; a merge) so never climbs the tree
+ * for the intermediate state, as FreeBSD's splay recomputes max_free once per operation.
  *
  * Entries are also threaded on a doubly linked list in address order (`prev`/`next`), which makes
  * neighbour access O(1), as FreeBSD's threaded tree does.
  *
  * Invariants (checked by {@link GapTree.check}): list order = leaf order = sorted by start,
  * consecutive entries do not overlap, all leaves at one depth, fill bounds, parent and leaf links
- * consistent, every key, gap and maxGap equal to its recomputation, count equal to the number of
- * entries, every node id either reachable from the root or free.
+ * consistent, every key, gap and maxGap equal to its recomputation (after the repair), count
+ * equal to the number of entries, every node id either reachable from the root or free.
  *
  * Guarded by: the owner's lock (the map lock for map entries).
  */
@@ -118,6 +123,8 @@ class Pool<N extends GapNode<N>> {
   parent: Int32Array;
   /** Inner nodes: 1 when the children are leaves. */
   low: Uint8Array;
+  /** Leaves: 1 while leaf x is on the tree's repair list (see GapTree.#repair). */
+  dirty: Uint8Array;
   /** Ids handed out so far (there is room for `room`), and the freed ones. */
   used = 0;
   room = 0;
@@ -134,6 +141,7 @@ class Pool<N extends GapNode<N>> {
     this.maxCount = new Int32Array(0);
     this.parent = new Int32Array(0);
     this.low = new Uint8Array(0);
+    this.dirty = new Uint8Array(0);
     this.grow(INITIAL_NODES);
   }
 
@@ -154,6 +162,7 @@ class Pool<N extends GapNode<N>> {
     this.maxGap = grown(this.maxGap, new Float64Array(room));
     this.maxCount = grown(this.maxCount, new Int32Array(room));
     this.parent = grown(this.parent, new Int32Array(room));
+    this.dirty = grown(this.dirty, new Uint8Array(room));
     this.room = room;
   }
 
@@ -175,6 +184,7 @@ class Pool<N extends GapNode<N>> {
   release(x: number): void {
     this.n[x] = 0;
     this.parent[x] = NIL;
+    this.dirty[x] = 0;
     this.freeIds.push(x);
   }
 
@@ -288,6 +298,8 @@ export class GapTree<N extends GapNode<N>> {
   /** The root: a leaf while the tree holds at most leafCapacity entries (owner lock). */
   #root: number;
   #rootIsLeaf = true;
+  /** The repair list (#repair): leaves whose largest gap may be stale. */
+  readonly #dirtyLeaves: number[] = [];
 
   /**
    * @param capacity children per inner node, and entries per leaf unless `leafCapacity` is
@@ -360,10 +372,19 @@ export class GapTree<N extends GapNode<N>> {
     }
   }
 
-  /** Sets gap[i] of x (of pool X) to g and repairs the maxGaps above as far as they change. */
+  /**
+   * Sets gap[i] of x (of pool X) to g. In a leaf that is all: the leaf goes on the repair list
+   * (its largest gap is recomputed by the next query that needs it, see #repair). In an inner
+   * node the largest gaps above are repaired at once, as far as they change.
+   */
   #setGap(X: Pool<N>, x: number, i: number, g: number): void {
     const f = X.f;
     const j = X.w * x + X.c + i;
+    if (X.leaf) {
+      f[j] = g;
+      this.#dirty(X, x);
+      return;
+    }
     const old = f[j];
     if (old === g) return;
     f[j] = g;
@@ -382,6 +403,35 @@ export class GapTree<N extends GapNode<N>> {
     } else return;
     const p = X.parent[x];
     if (mg[x] !== m && p !== NIL) this.#setGap(this.#inner, p, this.#slotOf(p, X, x), mg[x]);
+  }
+
+  /** Puts leaf x on the repair list (once). */
+  #dirty(L: Pool<N>, x: number): void {
+    if (L.dirty[x] !== 0) return;
+    L.dirty[x] = 1;
+    this.#dirtyLeaves.push(x);
+  }
+
+  /**
+   * Brings every largest gap up to date. A leaf's gap row is always exact, but its largest gap
+   * (and its parent's copy) is recomputed only here, for the leaves on the repair list; inner
+   * nodes are kept exact with respect to their rows at once. Deferring the leaves' part means
+   * that an operation that opens a gap and closes it again (vm_map_delete then vm_map_insert at
+   * the same place, a clip, a merge) never climbs the tree for it: the repair compares the
+   * leaf's final largest gap with what its parent holds. Every query of the largest gaps comes
+   * here first; O(1) when nothing changed.
+   */
+  #repair(): void {
+    const L = this.#leaves;
+    const dl = this.#dirtyLeaves;
+    while (dl.length > 0) {
+      const x = dl.pop()!;
+      if (L.dirty[x] === 0) continue; // released since
+      L.dirty[x] = 0;
+      L.rescan(x);
+      const p = L.parent[x];
+      if (p !== NIL) this.#setGap(this.#inner, p, this.#slotOf(p, L, x), L.maxGap[x]);
+    }
   }
 
   /** Recomputes the gap of entry n from the list. */
@@ -472,8 +522,9 @@ export class GapTree<N extends GapNode<N>> {
     I.f[b + I.c + s + 1] = X.maxGap[r];
     I.kids[I.c * p + s + 1] = r;
     X.parent[r] = p;
-    // The maximum of p is unchanged (the same entries below it), its count may not be.
-    I.rescan(p);
+    // p holds the same entries as before, but x's largest gap may have been stale there (x on
+    // the repair list): what p's parent holds is brought up to date now.
+    this.#rescanUp(I, p);
     return r;
   }
 
@@ -515,7 +566,7 @@ export class GapTree<N extends GapNode<N>> {
       X.release(r);
       I.close(p, ls + 1);
       I.f[b + I.c + ls] = X.maxGap[l];
-      I.rescan(p);
+      this.#rescanUp(I, p);
       this.#underflow(I, p);
       return;
     }
@@ -527,7 +578,7 @@ export class GapTree<N extends GapNode<N>> {
     I.f[b + ls + 1] = GapTree.#key0(X, r);
     I.f[b + I.c + ls] = X.maxGap[l];
     I.f[b + I.c + ls + 1] = X.maxGap[r];
-    I.rescan(p);
+    this.#rescanUp(I, p);
   }
 
   /**
@@ -585,7 +636,6 @@ export class GapTree<N extends GapNode<N>> {
     }
     L.open(leaf, i);
     L.f[L.w * leaf + i] = n.start;
-    L.f[L.w * leaf + L.c + i] = -1; // no gap yet: counted by #setGap below
     L.ents[L.c * leaf + i] = n;
     n.leaf = leaf;
     if (i === 0) this.#fixKey(L, leaf);
@@ -702,10 +752,9 @@ export class GapTree<N extends GapNode<N>> {
     n.prev = n.next = null;
     n.leaf = NIL;
     this.count--;
-    const lost = L.f[L.w * leaf + L.c + i];
     L.close(leaf, i);
     if (i === 0 && L.n[leaf] > 0) this.#fixKey(L, leaf);
-    if (lost === L.maxGap[leaf] && --L.maxCount[leaf] === 0) this.#rescanUp(L, leaf);
+    this.#dirty(L, leaf);
     // The successor's gap grows to cover n and its gap; it is usually next in this leaf.
     if (succ !== null) {
       if (succ.leaf === leaf) this.#setGap(L, leaf, i, gapOf(succ));
@@ -778,6 +827,7 @@ export class GapTree<N extends GapNode<N>> {
    */
   maxFree(min: number, max: number): number {
     if (this.first === null) return max - min;
+    this.#repair();
     const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
     return max2(X.maxGap[this.#root], max2(this.first.start - min, max - this.last!.end));
   }
@@ -801,6 +851,7 @@ export class GapTree<N extends GapNode<N>> {
     const gapEnd = succ !== null ? succ.start : max;
     if (gapEnd - gapStart >= length) return gapStart;
     if (succ === null) return -1;
+    this.#repair();
     const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
     const e = this.#firstGapAfter(X, this.#root, succ.start, length);
     if (e !== null) return e.prev!.end;
@@ -848,6 +899,7 @@ export class GapTree<N extends GapNode<N>> {
     if (p.end <= high && high - max2(p.end, low) >= length) return high - length;
     // Otherwise the gaps that end at p.start or lower, highest first; the gap below the first
     // entry (stored as 0 in the tree) is measured from min.
+    this.#repair();
     const X = this.#rootIsLeaf ? this.#leaves : this.#inner;
     let e = this.#lastGapAtOrBefore(X, this.#root, p.start, length);
     if (e === null) {
@@ -919,6 +971,9 @@ export class GapTree<N extends GapNode<N>> {
     }
     if (prev !== this.last) panic(who, "last pointer is not the last entry");
     if (n !== this.count) panic(who, `count ${this.count} but ${n} entries listed`);
+    // Largest gaps are checked as every query sees them: repaired. A changed leaf missing from
+    // the repair list would show as a stale maxGap below.
+    this.#repair();
     const root = this.#root;
     const L = this.#leaves;
     const I = this.#inner;
