@@ -1582,7 +1582,11 @@ class Run {
       // The library checks the old range as it was, before unmapping anything.
       const early = TOLERATE.has("mremap-to-order");
       let want: string | null = null;
-      if (len1 === 0 && !pg.shared) want = "EINVAL";
+      // vma_to_resize looks the old address up after the destination went: with old_size 0
+      // (no overlap by the kernel's test) the destination may have been the old vma itself.
+      if ((flags & FIXED) !== 0 && !early && addr >= newAddr && addr < newAddr + newLen)
+        want = "EFAULT";
+      else if (len1 === 0 && !pg.shared) want = "EINVAL";
       else {
         const inside = this.insideVma(mp, pn, early ? op : len1);
         if (inside === "?") return null;

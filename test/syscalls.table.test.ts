@@ -1583,6 +1583,17 @@ describe("mremap", () => {
     expect(at(p, A + 18 * P)?.prot).toBe(LRW);
     expect(at(p, A)?.prot).toBe(LRW);
   });
+  row("mremap-linux-fixed-old-len-zero-onto-itself", () => {
+    // Found by a fresh-seed Linux property run (seed 1895657405, path 1): with old_size 0 the
+    // kernel's overlap test sees no overlap, so the destination, the old vma's own first page,
+    // is unmapped, and vma_to_resize then finds no vma at the old address: EFAULT (before the
+    // "duplicate a private mapping" EINVAL).
+    const p = linuxProc();
+    p.mmap(A, 2 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, 0, P, M | L.MREMAP_FIXED, A));
+    expect(at(p, A)).toBeUndefined();
+    expect(at(p, A + P)?.prot).toBe(LRW);
+  });
   row("mremap-linux-einval-old-range-beyond-task-size", () => {
     const p = linuxProc();
     p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
