@@ -487,16 +487,29 @@ export class GapTree<N extends GapNode<N>> {
   }
 
   /**
-   * Splits full node x of pool X in halves; the new right half is linked into x's parent (a new
-   * root when x was the root). The entries and their gaps do not change, so neither do the
-   * maxGaps above. Returns the right half.
+   * Where to split a full node of capacity c that is about to take a new item at index i:
+   * items [0, at) stay, [at, c) move to the new right node. In the middle, halves. At the end
+   * (an append: maps grow by mmaps placed one after another) the left node stays as full as the
+   * right one's minimum allows, and at the front (maps that grow downwards) the right one does,
+   * so that a map built in address order fills its nodes to three quarters and more instead of
+   * half, and stays a level shallower.
    */
-  #split(X: Pool<N>, x: number): number {
+  static #splitAt(c: number, i: number): number {
+    const min = c >> 2;
+    const at = i >= c ? c - min + 1 : i <= 1 ? min - 1 : c >> 1;
+    return at < 1 ? 1 : at > c - 1 ? c - 1 : at;
+  }
+
+  /**
+   * Splits full node x of pool X at item `at` (see #splitAt); the new right node is linked into
+   * x's parent (a new root when x was the root). Returns the right node.
+   */
+  #split(X: Pool<N>, x: number, at: number): number {
     const I = this.#inner;
     const r = X.alloc();
     if (!X.leaf) X.low[r] = X.low[x];
     const n = X.n[x];
-    this.#move(X, x, n >> 1, n - (n >> 1), r);
+    this.#move(X, x, at, n - at, r);
     X.rescan(x);
     X.rescan(r);
     let p = X.parent[x];
@@ -510,8 +523,8 @@ export class GapTree<N extends GapNode<N>> {
       this.#root = p;
       this.#rootIsLeaf = false;
     } else if (I.n[p] === I.c) {
-      // x lands in one of the halves.
-      this.#split(I, p);
+      // x lands in one of the halves; r will go right after it.
+      this.#split(I, p, GapTree.#splitAt(I.c, this.#slotOf(p, X, x) + 1));
       p = X.parent[x];
     }
     const s = this.#slotOf(p, X, x);
@@ -627,7 +640,7 @@ export class GapTree<N extends GapNode<N>> {
       i = 0;
     }
     if (L.n[leaf] === L.c) {
-      const r = this.#split(L, leaf);
+      const r = this.#split(L, leaf, GapTree.#splitAt(L.c, i));
       const ln = L.n[leaf];
       if (i > ln) {
         i -= ln;
