@@ -44,6 +44,11 @@ interface Options {
   json: string | null;
   /** "map", "space" or "" for both. */
   only: string;
+  /**
+   * Internal (the full run's child process): run the address-space benchmarks only and write
+   * their rows as JSON to this path.
+   */
+  spaceRows: string | null;
 }
 
 function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
@@ -54,7 +59,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     return eq < 0 ? "" : hit.slice(eq + 1);
   };
   for (const a of argv)
-    if (!/^--(quick|sizes|time|rounds|json|only)(=|$)/.test(a))
+    if (!/^--(quick|sizes|time|rounds|json|only|space-rows)(=|$)/.test(a))
       throw new Error(`bench: unknown option ${a}`);
   const quick = arg("quick") !== undefined || env.BENCH_QUICK === "1";
   const sizesArg = arg("sizes") ?? env.BENCH_SIZES;
@@ -76,7 +81,15 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
   const only = arg("only") ?? env.BENCH_ONLY ?? "";
   if (only !== "" && only !== "map" && only !== "space")
     throw new Error(`bench: --only must be map or space, not ${only}`);
-  return { quick, sizes, timeMs, rounds, json: arg("json") || null, only };
+  return {
+    quick,
+    sizes,
+    timeMs,
+    rounds,
+    json: arg("json") || null,
+    only,
+    spaceRows: arg("space-rows") || null,
+  };
 }
 
 /** Collects garbage when node runs with --expose-gc (npm run bench does). */
@@ -493,11 +506,32 @@ function linuxTable(rows: Row[], space: SpaceRow[], lx: LinuxFigures): string {
   return `${out.join("\n")}\n`;
 }
 
+/**
+ * The address-space benchmarks of a full run, in a fresh process: run after the map workloads
+ * in the same one, they measured 2-4x slower throughout (a 4 KiB copy, a raw Int32Array load),
+ * the million-entry fixture's heap still weighing on the memory system.
+ */
+function spaceInChild(quick: boolean, log: (s: string) => void): SpaceRow[] {
+  const out = new URL("../space-rows.json", import.meta.url).pathname;
+  const args = ["--expose-gc", process.argv[1], `--space-rows=${out}`];
+  if (quick) args.push("--quick");
+  execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+  log("space: measured in a fresh process");
+  // A size row's ns is NaN, which JSON writes as null.
+  return JSON.parse(readFileSync(out, "utf8"), (k, v) =>
+    k === "ns" && v === null ? Number.NaN : v,
+  ) as SpaceRow[];
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2), process.env);
   const log = (s: string): void => {
     process.stderr.write(`${s}\n`);
   };
+  if (opts.spaceRows !== null) {
+    writeFileSync(opts.spaceRows, JSON.stringify(runSpaceBenchmarks(opts.quick, log)));
+    return;
+  }
   const m0 = machineInfo();
   log(
     `vmspace bench: ${m0.cpu}, ${m0.cores} cores, ${m0.memoryGiB} GiB, Node ${m0.node}, ` +
@@ -524,7 +558,12 @@ async function main(): Promise<void> {
     stealPct: dt > 0 ? (100 * (s1!.steal - s0!.steal)) / dt : null,
     idlePct: dt > 0 ? (100 * (s1!.idle - s0!.idle)) / dt : null,
   };
-  const spaceRows = opts.only === "map" ? [] : runSpaceBenchmarks(opts.quick, log);
+  const spaceRows =
+    opts.only === "map"
+      ? []
+      : opts.only === "space"
+        ? runSpaceBenchmarks(opts.quick, log)
+        : spaceInChild(opts.quick, log);
   const m = machineInfo();
   if (opts.only !== "space") process.stdout.write(`\n${report(rows, m, opts, run)}\n`);
   if (spaceRows.length > 0) {
