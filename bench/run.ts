@@ -18,7 +18,8 @@
  *   --only=map|space (BENCH_ONLY)    run only the map or only the address-space benchmarks
  *
  * The address-space benchmarks (bench/space.ts: faults, fork, loads through the TLB, metadata
- * per page) follow the map workloads and are reported as a second table.
+ * per page) follow the map workloads, in a fresh process of the same script (see spaceInChild),
+ * and are reported as a second table.
  */
 
 import { execFileSync } from "node:child_process";
