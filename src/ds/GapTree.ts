@@ -4,11 +4,12 @@
  * FreeBSD keeps map entries in a splay tree whose nodes cache `max_free`, the largest free
  * gap "owned" by a subtree, so that lookup, insert, delete and first-fit search are O(log n).
  * vmspace keeps the same contract with a different balanced tree: a B+tree with wide nodes,
- * as Linux's maple tree is. A lookup at 60,000 entries is three node visits, each a binary
- * search over one contiguous run of keys, where a binary tree would be about twenty pointer
- * chases to nodes scattered over the heap (measured in BENCHMARKS.md). Observable results never
- * depend on the tree's shape (spec section 10), and reads do not restructure the tree, so a
- * read-locked lookup truly changes nothing.
+ * as Linux's maple tree is. A lookup at 60,000 entries is three or four node visits, each a
+ * binary search over one contiguous run of keys, where a binary tree would be about twenty
+ * pointer chases to nodes scattered over the heap (measured in BENCHMARKS.md). Observable
+ * results never depend on the tree's shape (spec section 10), and reads do not restructure the
+ * tree (the lazy repair of largest gaps below touches aggregates only, never entries or their
+ * order), so a read-locked lookup truly changes nothing.
  *
  * Layout. Nodes are numbers (ids), not objects: every node field lives in typed arrays owned by
  * the tree (struct of arrays, as the frame table does), so that a level of a descent reads the
