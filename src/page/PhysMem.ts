@@ -108,6 +108,18 @@ export class PhysMem {
     this.qlen[q]++;
   }
 
+  /** Puts frame f at the head of queue q (the next to be taken). */
+  #push(f: number, q: number): void {
+    this.queue[f] = q;
+    const h = this.qhead[q];
+    this.qnext[f] = h;
+    this.qprev[f] = -1;
+    if (h < 0) this.qtail[q] = f;
+    else this.qprev[h] = f;
+    this.qhead[q] = f;
+    this.qlen[q]++;
+  }
+
   #dequeue(f: number): void {
     const q = this.queue[f];
     const p = this.qprev[f];
@@ -144,7 +156,10 @@ export class PhysMem {
     return f;
   }
 
-  /** vm_page_free: clears the frame's bytes and metadata and returns it to the free queue. */
+  /**
+   * vm_page_free: clears the frame's bytes and metadata and returns it to the head of the free
+   * queue (the next frame alloc hands out).
+   */
   free(f: number): void {
     if (this.queue[f] === Q_FREE) panic("vm_page_free", `frame ${f} is already free`);
     if (this.wire[f] !== 0) panic("vm_page_free", `frame ${f} is wired`);
@@ -154,7 +169,10 @@ export class PhysMem {
     this.owner[f] = -1;
     this.pindex[f] = 0;
     this.flags[f] = 0;
-    this.#enqueue(f, Q_FREE);
+    // At the head: the next allocation takes the frame just cleared, still in the caches, as
+    // FreeBSD's per-CPU page caches (UMA buckets, last in, first out) hand out the page freed
+    // last; its buddy lists below them add at the tail.
+    this.#push(f, Q_FREE);
   }
 
   /** vm_page_wire: one more wiring; a wired frame leaves the paging queues. */
