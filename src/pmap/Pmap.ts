@@ -242,6 +242,8 @@ export class Pmap implements MapPmap {
   /** 1 / pageSize, exact for a power of two: a multiplication is cheaper than a division. */
   readonly #perPage: number;
 
+  // Page numbers reach 2^35 (47-bit addresses), past int32: a leaf's index is taken as
+  // vpn - key * LEAF_PAGES, exact in doubles, not with %, which on a double is a call to fmod.
   #vpn(va: number): number {
     return Math.floor(va * this.#perPage);
   }
@@ -249,8 +251,9 @@ export class Pmap implements MapPmap {
   /** The PTE of `va` (0 when invalid). */
   extract(va: number): number {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
-    return leaf === undefined ? 0 : leaf[vpn % LEAF_PAGES];
+    const key = Math.floor(vpn / LEAF_PAGES);
+    const leaf = this.#leaf(key);
+    return leaf === undefined ? 0 : leaf[vpn - key * LEAF_PAGES];
   }
 
   /** Frame mapped at `va`, or -1. */
@@ -304,7 +307,7 @@ export class Pmap implements MapPmap {
       this.#lastKey = key;
       this.#lastLeaf = leaf;
     }
-    const i = vpn % LEAF_PAGES;
+    const i = vpn - key * LEAF_PAGES;
     const old = leaf[i];
     let bits = PTE_V | protToPte(prot) | (wired ? PTE_WIRED : 0);
     if (access !== 0) bits |= PTE_A;
@@ -465,9 +468,10 @@ export class Pmap implements MapPmap {
   /** Clears PTE bits (PTE_W, PTE_A, PTE_M) of one page's translation, harvesting A/M first. */
   clearBits(va: number, bits: number): void {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
+    const key = Math.floor(vpn / LEAF_PAGES);
+    const leaf = this.#leaf(key);
     if (leaf === undefined) return;
-    const i = vpn % LEAF_PAGES;
+    const i = vpn - key * LEAF_PAGES;
     const pte = leaf[i];
     if (pte === 0 || (pte & bits) === 0) return;
     if ((bits & PTE_W) !== 0 && (pte & PTE_M) !== 0) this.mem.flags[pte >>> 8] |= PG_DIRTY;
@@ -487,9 +491,10 @@ export class Pmap implements MapPmap {
    */
   fill(va: number, access: VmProt): number {
     const vpn = this.#vpn(va);
-    const leaf = this.#leaf(Math.floor(vpn / LEAF_PAGES));
+    const key = Math.floor(vpn / LEAF_PAGES);
+    const leaf = this.#leaf(key);
     if (leaf === undefined) return -1;
-    const i = vpn % LEAF_PAGES;
+    const i = vpn - key * LEAF_PAGES;
     let pte = leaf[i];
     if (pte === 0) return -1;
     const need =
