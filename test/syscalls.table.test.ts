@@ -20,6 +20,7 @@ import {
   linux as L,
   type LinuxProcess,
   MAP_ALIGNED,
+  MAP_WIREFUTURE,
   type MapInfo,
   MemoryFile,
   PROT_MAX,
@@ -1189,6 +1190,11 @@ describe("mlockall and munlockall", () => {
     p.setrlimit(F.RLIMIT_MEMLOCK, { soft: Infinity, hard: Infinity });
     p.mmap(0, 4 * P, FRW, FANON);
     fails(p, "mlockall", "ENOMEM", () => p.mlockall(F.MCL_CURRENT));
+    expect(p.map.flags & MAP_WIREFUTURE).toBe(0);
+    // With MCL_FUTURE too, sys_mlockall has set MAP_WIREFUTURE before the wiring failed, and
+    // keeps it (found by the syscall fuzz, linux seed 301068998, path 0).
+    fails(p, "mlockall", "ENOMEM", () => p.mlockall(F.MCL_CURRENT | F.MCL_FUTURE));
+    expect(p.map.flags & MAP_WIREFUTURE).toBe(MAP_WIREFUTURE);
   });
   row("munlockall-freebsd", () => {
     const p = freebsdProc();
