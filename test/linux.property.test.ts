@@ -88,6 +88,7 @@ import {
   VmError,
   VmSystem,
 } from "../src/index.js";
+import { processTreeProperty, runBatches } from "./propertyBatches.js";
 
 const {
   PROT_NONE,
@@ -1762,32 +1763,16 @@ it("the Linux personality matches a naive model over random process trees", () =
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0; // thousands of faults and errnos: their stacks are not wanted
   const t0 = performance.now();
-  const prop = fc.property(
-    fc.noBias(fc.array(opArb, { minLength: 1, maxLength: OPS, size: "max" })),
-    (ops) => {
-      const run = new Run();
-      run.spawnRoot();
-      for (const op of ops) run.step(op);
-      run.finish();
-      totals.ops += ops.length;
-      totals.runs++;
-    },
-  );
-  // The first failing sequence is reported as is, with its interpreted ops: shrinking a long
-  // multi-process sequence can take many minutes. LINUX_PROPERTY_SHRINK=1 shrinks it.
-  const params = { numRuns: NUM_RUNS, endOnFailure: process.env.LINUX_PROPERTY_SHRINK !== "1" };
-  const seed = process.env.LINUX_PROPERTY_SEED;
+  const prop = processTreeProperty(opArb, OPS, () => new Run(), totals);
+  // Fixed seeds in CI; see test/propertyBatches.ts for replay, fresh seeds and shrinking.
+  let replayed: boolean;
   try {
-    if (seed !== undefined)
-      // Replays a reported failure: LINUX_PROPERTY_SEED=<seed> LINUX_PROPERTY_PATH=<path>.
-      fc.assert(prop, { ...params, seed: Number(seed), path: process.env.LINUX_PROPERTY_PATH });
-    // Sequence lengths are random: batches run until the total is met, from fixed seeds so
-    // that CI is reproducible (LINUX_PROPERTY_FRESH=1: fresh seeds, to explore).
-    else {
-      const fresh = process.env.LINUX_PROPERTY_FRESH === "1";
-      for (let b = 0; totals.ops - before < MIN_TOTAL_OPS; b++)
-        fc.assert(prop, fresh ? params : { ...params, seed: 20261127 + b });
-    }
+    replayed = runBatches(
+      "LINUX_PROPERTY",
+      prop,
+      NUM_RUNS,
+      () => totals.ops - before >= MIN_TOTAL_OPS,
+    );
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }
@@ -1796,7 +1781,7 @@ it("the Linux personality matches a naive model over random process trees", () =
   console.log(
     `linux.property: ${Math.round(performance.now() - t0)} ms (audit ${Math.round(auditMs)} ms), peak ${peakFrames} frames in use, ${JSON.stringify(counts)}, calls ${JSON.stringify(calls)}`,
   );
-  if (seed !== undefined) return;
+  if (replayed) return;
   expect(ran).toBeGreaterThanOrEqual(MIN_TOTAL_OPS);
   // At the default size every path the header promises was taken (summed over the runs) by the
   // fixed seeds. Fresh seeds explore: a rare path (a stack growth refused by RLIMIT_STACK) may

@@ -68,6 +68,7 @@ import {
   VmError,
   VmSystem,
 } from "../src/index.js";
+import { processTreeProperty, runBatches } from "./propertyBatches.js";
 
 const {
   PROT_NONE,
@@ -938,32 +939,11 @@ it("the address space matches a naive model over random process trees", () => {
   const before = totals.ops;
   Error.stackTraceLimit = 0;
   const t0 = performance.now();
-  const prop = fc.property(
-    fc.noBias(fc.array(opArb, { minLength: 1, maxLength: OPS, size: "max" })),
-    (ops) => {
-      const run = new Run();
-      run.spawnRoot();
-      for (const op of ops) run.step(op);
-      run.finish();
-      totals.ops += ops.length;
-      totals.runs++;
-    },
-  );
-  // The first failing sequence is reported as is, with its interpreted ops: shrinking a long
-  // multi-process sequence can take many minutes. SPACE_PROPERTY_SHRINK=1 shrinks it.
-  const params = { numRuns: NUM_RUNS, endOnFailure: process.env.SPACE_PROPERTY_SHRINK !== "1" };
-  const seed = process.env.SPACE_PROPERTY_SEED;
-  if (seed !== undefined) {
-    // Replays a reported failure: SPACE_PROPERTY_SEED=<seed> SPACE_PROPERTY_PATH=<path>.
-    fc.assert(prop, { ...params, seed: Number(seed), path: process.env.SPACE_PROPERTY_PATH });
+  const prop = processTreeProperty(opArb, OPS, () => new Run(), totals);
+  // Fixed seeds in CI; see test/propertyBatches.ts for replay, fresh seeds and shrinking, and the
+  // known gap in the header for why fresh seeds are not CI's.
+  if (runBatches("SPACE_PROPERTY", prop, NUM_RUNS, () => totals.ops - before >= MIN_TOTAL_OPS))
     return;
-  }
-  // Sequence lengths are random, so batches run until the total is met, from fixed seeds so that
-  // CI is reproducible (SPACE_PROPERTY_FRESH=1: fresh seeds, to explore; see the known gap in
-  // the header).
-  const fresh = process.env.SPACE_PROPERTY_FRESH === "1";
-  for (let b = 0; totals.ops - before < MIN_TOTAL_OPS; b++)
-    fc.assert(prop, fresh ? params : { ...params, seed: 20261127 + b });
   const ran = totals.ops - before;
   console.log(
     `space.property: ${performance.now() - t0} ms, audit ${(totals as Record<string, number>).auditMs} ms, ${totals.runs} runs, ${ran} ops, ${totals.reads} reads, ${totals.writes} writes, ${totals.faults} faults, ${totals.failedCalls} failed calls, peak ${totals.peakFrames} frames in use`,
