@@ -90,9 +90,7 @@ export function auditSystem(sys: VmSystem): void {
     for (const e of p.map.entries()) {
       // A device page is never mapped (each access traps): nothing to be wired.
       if (e.wiredCount === 0 || e.object === null || e.object.type === "device") continue;
-      let bottom = e.object;
-      while (bottom.backingObject !== null) bottom = bottom.backingObject;
-      const fileOrShm = (e.object.flags & OBJ_SHM) !== 0 || bottom.type === "vnode";
+      const fileOrShm = (e.object.flags & OBJ_SHM) !== 0 || e.object.bottom.type === "vnode";
       for (let va = e.start; va < e.end; va += ps) {
         const pte = p.pmap.extract(va);
         // A page of shared memory or of a file can leave a wired mapping while the wiring

@@ -267,6 +267,12 @@ export class VmObject {
   hasSwap(pindex: number): boolean {
     return this.swap !== null && this.swap.get(pindex) >= 0;
   }
+  /** The last object of the backing chain (this one when it has no backing object). */
+  get bottom(): VmObject {
+    let o: VmObject = this;
+    while (o.backingObject !== null) o = o.backingObject;
+    return o;
+  }
   /** Objects from this one down its backing chain (1 = no backing object). */
   get chainLength(): number {
     let n = 0;

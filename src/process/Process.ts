@@ -1377,8 +1377,7 @@ export class Process {
 
   /** @internal The path shown for an entry: its file's name, or null. */
   protected _pathOf(e: VmMapEntry): string | null {
-    let o = e.object;
-    while (o !== null && o.backingObject !== null) o = o.backingObject;
+    const o = e.object?.bottom;
     return o?.pager?.path ?? o?.devicePager?.path ?? null;
   }
 

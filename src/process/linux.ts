@@ -581,11 +581,7 @@ export class LinuxProcess extends Process {
         if (locked) throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
         return;
       case L.MADV_FREE:
-        if (
-          locked ||
-          this.#isShared(e) ||
-          (e.object !== null && this.#bottom(e.object).type === "vnode")
-        )
+        if (locked || this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
           throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
         return;
       case L.MADV_REMOVE:
@@ -593,7 +589,7 @@ export class LinuxProcess extends Process {
         // memory; shared anonymous memory has its shmem file), then one that is not shared and
         // writable (vma_is_shared_maywrite); vfs_fallocate refuses a device file.
         if (locked) throw this._err(sc, "EINVAL", "MADV_REMOVE on locked memory");
-        if (e.object === null || (!this.#isShared(e) && this.#bottom(e.object).type !== "vnode"))
+        if (e.object === null || (!this.#isShared(e) && e.object.bottom.type !== "vnode"))
           throw this._err(sc, "EINVAL", "MADV_REMOVE needs a file or shared memory");
         if (!this.#isShared(e) || (e.maxProtection & VM_PROT_WRITE) === 0)
           throw this._err(sc, "EACCES", "MADV_REMOVE needs a shared writable mapping");
@@ -601,7 +597,7 @@ export class LinuxProcess extends Process {
           throw this._err(sc, "ENODEV", "MADV_REMOVE cannot punch a hole in a device");
         return;
       case L.MADV_WIPEONFORK:
-        if (this.#isShared(e) || (e.object !== null && this.#bottom(e.object).type === "vnode"))
+        if (this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
     }
@@ -726,8 +722,7 @@ export class LinuxProcess extends Process {
   #zap(e: VmMapEntry, s: number, t: number): void {
     const o = e.object;
     if (o === null) return; // nothing was ever touched
-    const file =
-      o.type === "vnode" || (o.backingObject !== null && this.#bottom(o).type === "vnode");
+    const file = o.bottom.type === "vnode";
     const prot = e.protection;
     const max = e.maxProtection;
     const inh = e.inheritance;
@@ -736,7 +731,7 @@ export class LinuxProcess extends Process {
     let offset = 0;
     let cow = 0;
     if (file) {
-      const bottom = this.#bottom(o);
+      const bottom = o.bottom;
       offset = this.#bottomOffset(e) + (s - e.start);
       bottom.reference();
       object = bottom;
@@ -746,12 +741,6 @@ export class LinuxProcess extends Process {
     const rv = this.map.fixed(object, offset, s, t - s, prot, max, cow);
     if (rv !== KERN_SUCCESS) object?.deallocate();
     this.#copyAttrs(s, t, inh, eflags);
-  }
-
-  #bottom(o: VmObject): VmObject {
-    let b = o;
-    while (b.backingObject !== null) b = b.backingObject;
-    return b;
   }
 
   /** Byte offset in the chain's last object of the entry's start. */
@@ -959,7 +948,7 @@ export class LinuxProcess extends Process {
    */
   #placeMove(sc: string, vma: Vma, oldAddr: number, newLen: number, hint = 0): number {
     const e = vma.first;
-    const file = e.object !== null && this.#bottom(e.object).type === "vnode";
+    const file = e.object !== null && e.object.bottom.type === "vnode";
     const at = this.placement.place(this.map, {
       hint,
       length: newLen,
@@ -1039,8 +1028,8 @@ export class LinuxProcess extends Process {
           keepObject = p.object;
           keepOffset = p.offset;
           keepCow = MAP_INHERIT_SHARE;
-        } else if (p.object !== null && this.#bottom(p.object).type === "vnode") {
-          keepObject = this.#bottom(p.object);
+        } else if (p.object !== null && p.object.bottom.type === "vnode") {
+          keepObject = p.object.bottom;
           keepOffset = this.#bottomOffsetOf(p.object, p.offset);
           keepCow = MAP_COPY_ON_WRITE;
         }
@@ -1075,8 +1064,8 @@ export class LinuxProcess extends Process {
     let object: VmObject | null = null;
     let offset = 0;
     let cow = 0;
-    if (e.object !== null && this.#bottom(e.object).type === "vnode") {
-      object = this.#bottom(e.object);
+    if (e.object !== null && e.object.bottom.type === "vnode") {
+      object = e.object.bottom;
       object.reference();
       offset = this.#bottomOffset(e) + (start - e.start);
       cow = shared ? MAP_INHERIT_SHARE : MAP_COPY_ON_WRITE;
@@ -1157,17 +1146,17 @@ export class LinuxProcess extends Process {
     if (((a.eflags ^ b.eflags) & (MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN)) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
-    const fa = a.object !== null && this.#bottom(a.object).type === "vnode";
-    const fb = b.object !== null && this.#bottom(b.object).type === "vnode";
+    const fa = a.object !== null && a.object.bottom.type === "vnode";
+    const fb = b.object !== null && b.object.bottom.type === "vnode";
     if (fa !== fb) return false;
     if (fa)
       return (
-        this.#bottom(a.object!) === this.#bottom(b.object!) &&
+        a.object!.bottom === b.object!.bottom &&
         this.#bottomOffset(a) + (a.end - a.start) === this.#bottomOffset(b)
       );
     // One shmem vma maps consecutive pages of its object (vma_merge needs vm_pgoff to follow).
     if (sa) return a.object === b.object && a.offset + (a.end - a.start) === b.offset;
-    return ((a.eflags ^ b.eflags) & (MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_USER_WIRED)) === 0;
+    return ((a.eflags ^ b.eflags) & MAP_ENTRY_USER_WIRED) === 0;
   }
 
   // ------------------------------------------------------------------ msync, locks, mincore
