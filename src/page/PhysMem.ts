@@ -97,26 +97,17 @@ export class PhysMem {
     return this.qlen[Q_FREE];
   }
 
-  #enqueue(f: number, q: number): void {
+  /** Links frame f into queue q: at the tail, or at the head (the next to be taken). */
+  #enqueue(f: number, q: number, head = false): void {
     this.queue[f] = q;
-    const t = this.qtail[q];
-    this.qprev[f] = t;
-    this.qnext[f] = -1;
-    if (t < 0) this.qhead[q] = f;
-    else this.qnext[t] = f;
-    this.qtail[q] = f;
-    this.qlen[q]++;
-  }
-
-  /** Puts frame f at the head of queue q (the next to be taken). */
-  #push(f: number, q: number): void {
-    this.queue[f] = q;
-    const h = this.qhead[q];
-    this.qnext[f] = h;
-    this.qprev[f] = -1;
-    if (h < 0) this.qtail[q] = f;
-    else this.qprev[h] = f;
-    this.qhead[q] = f;
+    const p = head ? -1 : this.qtail[q];
+    const nx = head ? this.qhead[q] : -1;
+    this.qprev[f] = p;
+    this.qnext[f] = nx;
+    if (p < 0) this.qhead[q] = f;
+    else this.qnext[p] = f;
+    if (nx < 0) this.qtail[q] = f;
+    else this.qprev[nx] = f;
     this.qlen[q]++;
   }
 
@@ -172,7 +163,7 @@ export class PhysMem {
     // At the head: the next allocation takes the frame just cleared, still in the caches, as
     // FreeBSD's per-CPU page caches (UMA buckets, last in, first out) hand out the page freed
     // last; its buddy lists below them add at the tail.
-    this.#push(f, Q_FREE);
+    this.#enqueue(f, Q_FREE, true);
   }
 
   /** vm_page_wire: one more wiring; a wired frame leaves the paging queues. */

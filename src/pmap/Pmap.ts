@@ -199,6 +199,8 @@ export class Pmap implements MapPmap {
   readonly pv: PvTable;
   readonly mem: PhysMem;
   readonly pageSize: number;
+  /** 1 / pageSize, exact for a power of two: a multiplication is cheaper than a division. */
+  readonly #perPage: number;
   /** Leaves of the page table by leaf number. */
   readonly #leaves = new Map<number, Int32Array>();
   /** Valid PTEs and wired PTEs. */
@@ -238,9 +240,6 @@ export class Pmap implements MapPmap {
     }
     return leaf;
   }
-
-  /** 1 / pageSize, exact for a power of two: a multiplication is cheaper than a division. */
-  readonly #perPage: number;
 
   // Page numbers reach 2^35 (47-bit addresses), past int32: a leaf's index is taken as
   // vpn - key * LEAF_PAGES, exact in doubles, not with %, which on a double is a call to fmod.
