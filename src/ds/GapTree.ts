@@ -662,21 +662,31 @@ export class GapTree<N extends GapNode<N>> {
   }
 
   /**
-   * One inner level of a bulk load: `total` items over ceil(total / fill) new nodes of pool X
-   * filled to three quarters, as evenly as possible (so each holds at least half of fill, above
-   * the minimum). `place(x, j, at)` stores item `at` in slot j of node x with its key and gap.
-   * Returns the new nodes' ids.
+   * One inner level of a bulk load: the nodes `below` (of pool B, in address order) under
+   * ceil(n / fill) new inner nodes filled to three quarters, as evenly as possible (so each
+   * holds at least half of fill, above the minimum), as build does the leaves. Returns the new
+   * nodes' ids.
    */
-  #pack(X: Pool<N>, total: number, place: (x: number, j: number, at: number) => void): number[] {
-    const nl = Math.ceil(total / ((X.c * 3) >> 2));
+  #packInner(below: readonly number[], B: Pool<N>): number[] {
+    const I = this.#inner;
+    const total = below.length;
+    const nl = Math.ceil(total / ((I.c * 3) >> 2));
     const out: number[] = [];
     let at = 0;
     for (let k = 0; k < nl; k++) {
       const take = Math.floor((total * (k + 1)) / nl) - at;
-      const x = X.alloc();
-      for (let j = 0; j < take; j++) place(x, j, at + j);
-      X.n[x] = take;
-      X.rescan(x);
+      const x = I.alloc();
+      const b = I.w * x;
+      I.low[x] = B.leaf ? 1 : 0;
+      for (let j = 0; j < take; j++) {
+        const kid = below[at + j];
+        I.f[b + j] = GapTree.#key0(B, kid);
+        I.f[b + I.c + j] = B.maxGap[kid];
+        I.kids[I.c * x + j] = kid;
+        B.parent[kid] = x;
+      }
+      I.n[x] = take;
+      I.rescan(x);
       at += take;
       out.push(x);
     }
@@ -736,16 +746,7 @@ export class GapTree<N extends GapNode<N>> {
     let X = L;
     let ids = level;
     while (ids.length > 1) {
-      const below = ids;
-      const B = X;
-      ids = this.#pack(I, below.length, (x, j, at) => {
-        const k = below[at];
-        I.low[x] = B.leaf ? 1 : 0;
-        I.f[I.w * x + j] = GapTree.#key0(B, k);
-        I.f[I.w * x + I.c + j] = B.maxGap[k];
-        I.kids[I.c * x + j] = k;
-        B.parent[k] = x;
-      });
+      ids = this.#packInner(ids, X);
       X = I;
     }
     this.#root = ids[0];
