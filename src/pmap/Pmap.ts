@@ -18,8 +18,9 @@
  * only once PTE_M is set, and PTE_R/PTE_X only with PTE_A set, so the referenced and modified
  * bits stay exact.
  * Every change that removes or reduces a translation (remove, protect, clearing A or M)
- * invalidates exactly the TLB slots of the pages it touched (the whole TLB when the range is
- * larger than the TLB), and counts it in `tlbInvalidations`.
+ * invalidates exactly the TLB slots of the pages that lost an access, in address order, and
+ * counts each in `tlbInvalidations` (a protect wider than the TLB sweeps the TLB's tags once
+ * instead of testing a slot per page).
  *
  * Reverse map: the PvTable (shared by all pmaps of a system) lists, for each frame, the
  * (pmap, va) pairs that map it, so a frame can be unmapped everywhere before it is freed or
@@ -217,6 +218,10 @@ export class Pmap implements MapPmap {
   readonly tlbRd = new Float64Array(TLB_SIZE).fill(-1);
   readonly tlbWr = new Float64Array(TLB_SIZE).fill(-1);
   #destroyed = false;
+  /** Whether #protectLeaf tests the TLB page by page (a wide protect sweeps it instead). */
+  #tlbPerPage = true;
+  /** Scratch for protect: pages whose TLB slots a wide protect invalidates. */
+  readonly #doomed = new Float64Array(TLB_SIZE);
 
   constructor(pv: PvTable) {
     this.pv = pv;
@@ -249,10 +254,7 @@ export class Pmap implements MapPmap {
 
   /** The PTE of `va` (0 when invalid). */
   extract(va: number): number {
-    const vpn = this.#vpn(va);
-    const key = Math.floor(vpn / LEAF_PAGES);
-    const leaf = this.#leaf(key);
-    return leaf === undefined ? 0 : leaf[vpn - key * LEAF_PAGES];
+    return this.#pte(this.#vpn(va));
   }
 
   /** Frame mapped at `va`, or -1. */
@@ -346,8 +348,8 @@ export class Pmap implements MapPmap {
     const v0 = this.#vpn(sva);
     const v1 = Math.ceil(eva * this.#perPage);
     if (v1 - v0 > this.#leaves.size * LEAF_PAGES) {
-      // Sparse: visit the leaves instead of the range.
-      for (const [key, leaf] of [...this.#leaves]) {
+      // Sparse: visit the leaves instead of the range, in address order as the range would.
+      for (const [key, leaf] of [...this.#leaves].sort((x, y) => x[0] - y[0])) {
         const base = key * LEAF_PAGES;
         if (base + LEAF_PAGES <= v0 || base >= v1) continue;
         this.#applyLeaf(
@@ -418,6 +420,7 @@ export class Pmap implements MapPmap {
   ): void {
     const flags = this.mem.flags;
     const tag = this.tlbTag;
+    const perPage = this.#tlbPerPage;
     for (let i = from - base, n = to - base; i < n; i++) {
       const pte = leaf[i];
       if (none && pte !== 0 && (pte & PTE_WIRED) === 0) {
@@ -428,7 +431,7 @@ export class Pmap implements MapPmap {
       if (nu === pte) continue; // also every invalid PTE (0)
       if ((pte & PTE_M) !== 0 && (nu & PTE_W) === 0) flags[pte >>> 8] |= PG_DIRTY;
       leaf[i] = nu;
-      if (tag[(base + i) & TLB_MASK] === base + i) this.#invalidate(base + i);
+      if (perPage && tag[(base + i) & TLB_MASK] === base + i) this.#invalidate(base + i);
     }
   }
 
@@ -461,7 +464,43 @@ export class Pmap implements MapPmap {
       return;
     }
     const keep = ~(PTE_R | PTE_W | PTE_X) | (none ? 0 : protToPte(prot));
-    this.#apply(sva, eva, OP_PROTECT, keep, none);
+    if (none || this.resident === 0) {
+      this.#apply(sva, eva, OP_PROTECT, keep, none);
+      return;
+    }
+    const v0 = this.#vpn(sva);
+    const v1 = Math.ceil(eva * this.#perPage);
+    if (v1 - v0 <= TLB_SIZE) {
+      this.#apply(sva, eva, OP_PROTECT, keep, false);
+      return;
+    }
+    // Wider than the TLB (fork write-protects whole entries): rather than test the TLB for
+    // every page, find first which cached pages are about to lose access, change the PTEs
+    // without looking at the TLB, then invalidate those slots in address order, as the
+    // page-by-page loop would have.
+    const doomed = this.#doomed;
+    let n = 0;
+    const tag = this.tlbTag;
+    for (let s = 0; s < TLB_SIZE; s++) {
+      const t = tag[s];
+      if (t >= v0 && t < v1 && (this.#pte(t) & ~keep) !== 0) doomed[n++] = t;
+    }
+    this.#tlbPerPage = false;
+    try {
+      this.#apply(sva, eva, OP_PROTECT, keep, false);
+    } finally {
+      this.#tlbPerPage = true;
+    }
+    if (n === 0) return;
+    const sorted = doomed.subarray(0, n).sort();
+    for (let k = 0; k < n; k++) this.#invalidate(sorted[k]);
+  }
+
+  /** The PTE of page `vpn` (0 when invalid). */
+  #pte(vpn: number): number {
+    const key = Math.floor(vpn / LEAF_PAGES);
+    const leaf = this.#leaf(key);
+    return leaf === undefined ? 0 : leaf[vpn - key * LEAF_PAGES];
   }
 
   /** Clears PTE bits (PTE_W, PTE_A, PTE_M) of one page's translation, harvesting A/M first. */
