@@ -8,15 +8,26 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { replay } from "../cli/replay.js";
 import { runReplay } from "../cli/replayCommand.js";
 import { loadTrace } from "../cli/trace.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
+
+/** Scratch folders of this file, removed after its last test. */
+const scratchDirs: string[] = [];
+function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 const TRACES = ["gcc_compile", "py_alloc", "sh_pipeline"];
 /** Spaces with a final snapshot per trace (traces/README.md). */
 const CHECKED: Record<string, number> = { gcc_compile: 5, py_alloc: 1, sh_pipeline: 6 };
@@ -62,7 +73,7 @@ describe("vmspace replay --check on the real traces", () => {
   });
 
   it("a space that differs from its snapshot is a MISMATCH and exit status 1", () => {
-    const dir = mkdtempSync(join(tmpdir(), "vmspace-replay-"));
+    const dir = scratch("vmspace-replay-");
     cpSync(join(ROOT, "traces", "py_alloc"), dir, { recursive: true });
     const f = join(dir, "maps", "5064.final.maps");
     // One private read-only line of the kernel's final map becomes writable.
@@ -110,7 +121,7 @@ describe("vmspace replay output formats (golden)", () => {
 });
 
 describe("vmspace replay on broken input", () => {
-  const tmp = () => mkdtempSync(join(tmpdir(), "vmspace-bad-"));
+  const tmp = () => scratch("vmspace-bad-");
 
   it("an empty trace: a message and status 1", () => {
     const f = join(tmp(), "strace.log");

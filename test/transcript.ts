@@ -4,14 +4,21 @@
  * command run from the sources, and compare printed output with the text the docs show.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { afterAll } from "vitest";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
 let binDir: string | null = null;
+
+// Registered while the importing test file is collected: the folder goes with its last test.
+afterAll(() => {
+  if (binDir !== null) rmSync(binDir, { recursive: true, force: true });
+  binDir = null;
+});
 
 /** A folder holding a `vmspace` script that runs cli/main.ts from the sources. */
 function bin(): string {
