@@ -32,9 +32,9 @@
  * sees: the model gives the matching cell a page of zeros of its own (readFault). Which cell
  * that is depends on whether the process's entry already has its own shadow object (it does
  * once the process has written any page of the entry): a read of a page no one has touched then
- * stops following the other writer. That one fact of the implementation's entries is asked of
- * it (p.maps()'s needsCopy), for the reading process and, further down a chain, for a process
- * that maps the cell directly.
+ * stops following the other writer. The model asks the implementation two facts it cannot know:
+ * whether the entry is still NEEDS_COPY (p.maps()), and when it is, which processes share the
+ * object the zero page goes to.
  * One more fact the model cannot see without objects: when a shadow object holds every page its
  * backing object has in its window, vm_object_collapse lets it bypass that object even while
  * others still share it, so pages the shared object gains later are no longer seen through the
@@ -175,6 +175,12 @@ function frozenBut1(c: Cell): boolean {
     if (x.mappers !== 0) return false;
   }
   return true;
+}
+
+/** Whether `mp`'s page `pn` reads through cell `y` (its chain holds y). */
+function readsThrough(mp: MProc, pn: number, y: Cell): boolean {
+  for (let c = mp.pages.get(pn)?.cell ?? null; c !== null; c = c.backing) if (c === y) return true;
+  return false;
 }
 
 /** The cell now holds a page of zeros of its own (a zero fill in its object). */
@@ -466,9 +472,9 @@ class Run {
    * object; the matching cell gets a page of zeros of its own, so that it shows those zeros from
    * then on and stops the chain there (as the object's page hides whatever lies below it). The
    * first object is the process's own cell when that cell backs nothing or the entry has its
-   * own shadow (no longer NEEDS_COPY); else it is further down, the first cell that backs
-   * nothing or that a live process maps directly through a shadow of its own. (A lazy cell
-   * further down that no live process maps is taken to have no object of its own.)
+   * own shadow (no longer NEEDS_COPY). Else it is an object further down, shared with others:
+   * the model takes the first cell down the chain through which every process whose chain holds
+   * that object reads (the implementation is asked which processes those are).
    */
   readFault(mp: MProc, pn: number): void {
     const x = mp.pages.get(pn)!.cell!;
@@ -477,10 +483,10 @@ class Run {
       pinZero(x);
       return;
     }
+    const first = this.objectChain(mp, pn)[0];
+    const sharers = this.procs.filter((o) => this.objectChain(o, pn).includes(first));
     for (let y: Cell | null = x.backing; y !== null; y = y.backing) {
-      const owner =
-        y.backing === null ? undefined : this.procs.find((o) => o.pages.get(pn)?.cell === y);
-      if (y.backing === null || (owner !== undefined && !this.needsCopyAt(owner, pn))) {
+      if (y.backing === null || sharers.every((o) => readsThrough(o, pn, y))) {
         pinZero(y);
         return;
       }
