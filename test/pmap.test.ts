@@ -2,8 +2,9 @@
  * Pmap (src/pmap/Pmap.ts) against a naive model: a Map from page number to PTE, and the set
  * of pages the TLB holds. Random enters, TLB fills, protects (narrow and wider than the TLB,
  * which takes the sweeping path), removes and wirings; after every step the pmap's own check
- * runs, every PTE equals the model's, and every TLB invalidation is exactly one of a page whose
- * translation lost something, in address order, and nothing else.
+ * runs, every PTE equals the model's, the prefault window's mask (mappedAround) agrees around
+ * every mapped page (across page-table leaves too), and every TLB invalidation is exactly one of
+ * a page whose translation lost something, in address order, and nothing else.
  */
 
 import fc from "fast-check";
@@ -39,8 +40,12 @@ type Op =
   | { k: "unwire"; from: number; len: number };
 
 const prot = fc.integer({ min: 0, max: VM_PROT_ALL });
-/** 24 pages 67 apart: few enough that fills find them mapped, in TLB slots out of page order. */
-const page = fc.integer({ min: 0, max: 23 }).map((i) => i * 67);
+/**
+ * 24 pages 67 apart (few enough that fills find them mapped, in TLB slots out of page order) and
+ * six at the edges of page-table leaves (512 pages each).
+ */
+const EDGES = [510, 511, 512, 513, 1023, 1024];
+const page = fc.integer({ min: 0, max: 29 }).map((i) => (i < 24 ? i * 67 : EDGES[i - 24]));
 const range = fc.record({
   from: fc.integer({ min: 0, max: SPAN - 1 }),
   len: fc.integer({ min: 1, max: SPAN }),
@@ -180,6 +185,14 @@ function run(ops: Op[]): void {
       if (pm.extract(va(p)) !== (model.get(p) ?? 0))
         expect([p, pm.extract(va(p))]).toEqual([p, model.get(p) ?? 0]);
     expect(pm.resident).toBe(model.size);
+    // The prefault window's mask, inside a leaf and across leaf boundaries.
+    const around = [...model.keys()].flatMap((q) => [q - 3, q + 3]);
+    for (const at of [...around, 4, 507, 508, 516, 1019, 1020, 1028].filter((q) => q >= 4)) {
+      let want = 0;
+      for (let k = -4; k <= 4; k++) if (model.has(at + k)) want |= 1 << (k + 4);
+      if (pm.mappedAround(va(at), 4, 4) !== want)
+        expect([at, pm.mappedAround(va(at), 4, 4).toString(2)]).toEqual([at, want.toString(2)]);
+    }
     if (o.k !== "fill" && o.k !== "enter") {
       // Exactly the cached pages whose translation changed, in address order.
       const changed = tlb.filter((v) => lost(before.get(v - BASE_VPN), model.get(v - BASE_VPN)));

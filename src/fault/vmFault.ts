@@ -336,12 +336,20 @@ export function prefault(
   const top = entry.object;
   if (top === null) return;
   const n = 2 * Math.max(PFBAK, PFFOR);
+  // Which neighbours are mapped: asked page by page until one is, then for the whole window at
+  // once (after a copy-on-write fault they all are; after a zero fill the first one is not).
+  let mapped = -1;
   for (let i = 0; i < n; i++) {
-    const d = ((i >> 1) + 1) * ((i & 1) === 0 ? -ps : ps);
-    const addr = va + d;
+    const k = ((i >> 1) + 1) * ((i & 1) === 0 ? -1 : 1);
+    const addr = va + k * ps;
     if (addr > va + PFFOR * ps) continue;
     if (addr < starta || addr >= entry.end) continue;
-    if (pmap.extract(addr) !== 0) continue;
+    if (mapped >= 0) {
+      if (((mapped >> (k + PFBAK)) & 1) !== 0) continue;
+    } else if (pmap.extract(addr) !== 0) {
+      mapped = pmap.mappedAround(va, PFBAK, PFFOR);
+      continue;
+    }
     let o: VmObject | null = top;
     let p = (addr - entry.start + entry.offset) / ps;
     let frame = -1;

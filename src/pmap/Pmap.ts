@@ -257,6 +257,29 @@ export class Pmap implements MapPmap {
     return this.#pte(this.#vpn(va));
   }
 
+  /**
+   * Which pages around `va` have a translation: bit back + k for page va + k·pageSize, k from
+   * -back to ahead (back + ahead < 31). vm_fault_prefault asks this once rather than a lookup
+   * per page; the window usually lies in one leaf.
+   */
+  mappedAround(va: number, back: number, ahead: number): number {
+    const vpn = this.#vpn(va);
+    const key = Math.floor(vpn / LEAF_PAGES);
+    const i = vpn - key * LEAF_PAGES;
+    let mask = 0;
+    if (i >= back && i + ahead < LEAF_PAGES) {
+      const leaf = this.#leaf(key);
+      if (leaf !== undefined)
+        for (let k = 0; k <= back + ahead; k++) if (leaf[i - back + k] !== 0) mask |= 1 << k;
+      return mask;
+    }
+    for (let k = 0; k <= back + ahead; k++) {
+      const v = vpn - back + k;
+      if (v >= 0 && this.#pte(v) !== 0) mask |= 1 << k;
+    }
+    return mask;
+  }
+
   /** Frame mapped at `va`, or -1. */
   frameAt(va: number): number {
     const pte = this.extract(va);
