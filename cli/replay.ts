@@ -169,6 +169,9 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
     heapUnset: new Set(),
   };
 
+  /** The same context with the kernel's addresses taken as they are (no prediction). */
+  const cxKernel: CallContext = { ...cx, predict: false };
+
   const snapshot = (sp: Space, truth: string | null): ReplaySpace => {
     const p = sp.proc;
     const r: ReplaySpace = {
@@ -259,6 +262,21 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
       sp.pids.delete(op.pid);
       if (sp.pids.size === 0) release(sp);
       applied++;
+      continue;
+    }
+    const next = i + 1 < total ? ops[i + 1] : undefined;
+    if (cx.predict && next !== undefined && concurrentMmaps(op, next)) {
+      // Two threads' mmaps that overlapped in time: the kernel served them in one order or
+      // the other, which the log does not say. Placement is judged under the better order;
+      // both are then applied at the kernel's addresses.
+      predictPair(sp.proc, op as MmapOp, next as MmapOp, cx);
+      sp.ops += 2;
+      applied += 2;
+      calls += 2;
+      applyCall(sp.proc, op, cxKernel);
+      applyCall(sp.proc, next, cxKernel);
+      if (opts.paranoid) sys.audit();
+      i++;
       continue;
     }
     sp.ops++;
@@ -445,9 +463,7 @@ function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): voi
       placement.hits++;
       return;
     }
-    placement.misses.push(
-      `line ${op.line}: mmap(${hex(op.addr)}, ${hex(op.length)}): kernel ${hex(op.result)}, vmspace ${r === undefined ? "failed" : hex(r)}`,
-    );
+    placement.misses.push(mmapMiss(op, r));
     if (r !== undefined) p.munmap(r, op.length);
   }
   const flags = fixed ? op.flags : op.flags | L.MAP_FIXED_NOREPLACE;
@@ -459,6 +475,74 @@ function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): voi
     return;
   }
   if (r !== op.result) cx.diverge(op, `mapped at ${hex(r)}, the kernel at ${hex(op.result)}`);
+}
+
+/** How --predict reports an mmap placed elsewhere than the kernel placed it. */
+function mmapMiss(op: MmapOp, r: number | undefined): string {
+  return `line ${op.line}: mmap(${hex(op.addr)}, ${hex(op.length)}): kernel ${hex(op.result)}, vmspace ${r === undefined ? "failed" : hex(r)}`;
+}
+
+/** A successful mmap whose address the kernel chose (not MAP_FIXED[_NOREPLACE]). */
+function placedMmap(op: TraceOp): op is MmapOp {
+  return (
+    op.op === "mmap" &&
+    op.errno === null &&
+    (op.flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE)) === 0
+  );
+}
+
+/**
+ * Whether `a` and the op after it, `b`, are mmaps the kernel placed for two threads of one space
+ * that ran at the same time: `b` was entered before `a` completed.
+ */
+function concurrentMmaps(a: TraceOp, b: TraceOp): boolean {
+  return (
+    placedMmap(a) &&
+    placedMmap(b) &&
+    a.as === b.as &&
+    a.pid !== b.pid &&
+    b.entered !== undefined &&
+    b.entered < a.line
+  );
+}
+
+/**
+ * --predict for two concurrent mmaps: the policy places them in the log's order and in the
+ * other one, each time without keeping anything, and the order with more of the kernel's
+ * addresses reproduced is the one counted (the log's order on a tie).
+ */
+function predictPair(p: LinuxProcess, a: MmapOp, b: MmapOp, cx: CallContext): void {
+  const place = (op: MmapOp): number | undefined => {
+    const fd = (op.flags & L.MAP_ANONYMOUS) !== 0 ? -1 : openTraceFile(p, op.offset + op.length);
+    try {
+      return p.mmap(op.addr, op.length, op.prot, op.flags, fd, op.offset);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd >= 0) p.fds.close(fd);
+    }
+  };
+  const tryOrder = (x: MmapOp, y: MmapOp): Map<MmapOp, number | undefined> => {
+    const rx = place(x);
+    const ry = place(y);
+    if (ry !== undefined) p.munmap(ry, y.length);
+    if (rx !== undefined) p.munmap(rx, x.length);
+    return new Map([
+      [x, rx],
+      [y, ry],
+    ]);
+  };
+  const hits = (m: Map<MmapOp, number | undefined>) =>
+    (m.get(a) === a.result ? 1 : 0) + (m.get(b) === b.result ? 1 : 0);
+  const logOrder = tryOrder(a, b);
+  const other = hits(logOrder) === 2 ? logOrder : tryOrder(b, a);
+  const best = hits(other) > hits(logOrder) ? other : logOrder;
+  for (const op of [a, b]) {
+    cx.placement.total++;
+    const r = best.get(op);
+    if (r === op.result) cx.placement.hits++;
+    else cx.placement.misses.push(mmapMiss(op, r));
+  }
 }
 
 function mremapCall(p: LinuxProcess, op: MremapOp, cx: CallContext): void {

@@ -82,6 +82,13 @@ interface OpCommon {
   as: string;
   /** 1-based line of the input where the op is ordered (completion line; entry line for fork). */
   line: number;
+  /**
+   * For a call split across lines (`<unfinished ...>` then `<... resumed>`, because another
+   * thread's line came in between), the line where it was entered; absent otherwise (and in
+   * ops.jsonl). Two calls of one space that overlap this way ran concurrently, so the kernel
+   * may have served them in either order.
+   */
+  entered?: number;
 }
 
 export interface ExecOp extends OpCommon {
@@ -658,8 +665,12 @@ export function parseStrace(text: string, mapsFiles: readonly string[] = []): Pa
       return;
     }
     try {
-      const d = callOp(c, pid, FORK_CALLS.has(c.name) ? entryLine : line);
-      if (d !== null) drafts.push(d);
+      const fork = FORK_CALLS.has(c.name);
+      const d = callOp(c, pid, fork ? entryLine : line);
+      if (d !== null) {
+        if (!fork && entryLine !== line) d.entered = entryLine;
+        drafts.push(d);
+      }
     } catch (e) {
       if (!(e instanceof BadLine)) throw e;
       bad(entryLine, shown);

@@ -40,8 +40,9 @@ function traceDir(name: string): string {
   return join(TRACES, name);
 }
 
-function withoutLine(op: TraceOp): Omit<TraceOp, "line"> {
-  const { line: _, ...rest } = op;
+/** The op without where the log had it (ops.jsonl has neither field). */
+function withoutLine(op: TraceOp): Omit<TraceOp, "line" | "entered"> {
+  const { line: _, entered: __, ...rest } = op;
   return rest;
 }
 
@@ -72,7 +73,7 @@ describe("the real traces: strace.log parses to exactly ops.jsonl", () => {
         };
       };
 
-      it("every op equals the recorder's, field by field, except line", () => {
+      it("every op equals the recorder's, field by field, except its lines in the log", () => {
         const { s, j } = load();
         expect(s.format).toBe("strace");
         expect(j.format).toBe("jsonl");
