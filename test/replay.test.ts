@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { replay } from "../cli/replay.js";
 import { runReplay } from "../cli/replayCommand.js";
-import { loadTrace } from "../cli/trace.js";
+import { loadTrace, parseStrace } from "../cli/trace.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -28,9 +28,9 @@ function scratch(prefix: string): string {
 afterAll(() => {
   for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-const TRACES = ["gcc_compile", "py_alloc", "sh_pipeline"];
+const TRACES = ["gcc_compile", "node_gc", "py_alloc", "sh_pipeline"];
 /** Spaces with a final snapshot per trace (traces/README.md). */
-const CHECKED: Record<string, number> = { gcc_compile: 5, py_alloc: 1, sh_pipeline: 6 };
+const CHECKED: Record<string, number> = { gcc_compile: 5, node_gc: 1, py_alloc: 1, sh_pipeline: 6 };
 
 function run(argv: string[]): { status: number; out: string; err: string } {
   let out = "";
@@ -103,6 +103,71 @@ describe("vmspace replay --predict", () => {
       );
     });
   }
+});
+
+describe("vmspace replay --predict with threads", () => {
+  // Two threads of one process map 64 KiB at the same time. The kernel served the one that
+  // completed second first (it got the higher address, top-down), which the log cannot show.
+  const snapshot = readFileSync(
+    join(ROOT, "traces", "py_alloc", "maps", "5064.exec0.maps"),
+    "utf8",
+  );
+  const readMaps = () => snapshot;
+  const MMAP = "mmap(NULL, 65536, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0";
+  const CLONE =
+    "clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD, exit_signal=0}, 88)";
+  const head = [
+    '7 00:00:00.000001 execve("/usr/bin/env", ["env", "prog"], 0x7ffc0 /* 1 var */) = 0',
+    '7 00:00:00.000002 execve("/usr/bin/prog", ["prog"], 0x7ffc0 /* 1 var */) = 0 (DELAYED)',
+    `7 00:00:00.000003 ${CLONE} = 8`,
+    `7 00:00:00.000004 ${CLONE} = 9`,
+  ];
+  const predict = (lines: string[]) =>
+    replay(parseStrace(`${lines.join("\n")}\n`, ["maps/7.exec0.maps"]).ops, {
+      predict: true,
+      readMaps,
+    }).placement;
+  /** Where the policy puts the first 64 KiB mapping of this image. */
+  const top = (() => {
+    const p = predict([...head, `8 00:00:00.000005 ${MMAP}) = 0x1000`]);
+    return Number(/vmspace (0x[0-9a-f]+)/.exec(p.misses[0] ?? "")?.[1]);
+  })();
+  const hex = (v: number) => `0x${v.toString(16)}`;
+
+  it("calls that overlapped in time may have been served in either order", () => {
+    expect(Number.isSafeInteger(top)).toBe(true);
+    const lines = [
+      ...head,
+      `8 00:00:00.000005 ${MMAP} <unfinished ...>`,
+      `9 00:00:00.000006 ${MMAP} <unfinished ...>`,
+      `8 00:00:00.000007 <... mmap resumed>) = ${hex(top - 0x10000)}`,
+      `9 00:00:00.000008 <... mmap resumed>) = ${hex(top)}`,
+    ];
+    const ops = parseStrace(`${lines.join("\n")}\n`, ["maps/7.exec0.maps"]).ops;
+    expect(ops.filter((o) => o.op === "mmap").map((o) => [o.line, o.entered])).toEqual([
+      [7, 5],
+      [8, 6],
+    ]);
+    expect(predict(lines)).toEqual({ hits: 2, total: 2, misses: [] });
+  });
+
+  it("calls that did not overlap keep the log's order", () => {
+    const lines = [
+      ...head,
+      `8 00:00:00.000005 ${MMAP}) = ${hex(top - 0x10000)}`,
+      `9 00:00:00.000006 ${MMAP}) = ${hex(top)}`,
+    ];
+    const ops = parseStrace(`${lines.join("\n")}\n`, ["maps/7.exec0.maps"]).ops;
+    expect(ops.filter((o) => o.op === "mmap").map((o) => o.entered)).toEqual([
+      undefined,
+      undefined,
+    ]);
+    const p = predict(lines);
+    expect([p.hits, p.total]).toEqual([1, 2]);
+    expect(p.misses).toEqual([
+      `line 5: mmap(0x0, 0x10000): kernel ${hex(top - 0x10000)}, vmspace ${hex(top)}`,
+    ]);
+  });
 });
 
 describe("vmspace replay output formats (golden)", () => {
