@@ -110,6 +110,7 @@ import {
   VM_MAP_PROTECT_SET_MAXPROT,
   VM_MAP_PROTECT_SET_PROT,
   VM_MAP_WIRE_HOLESOK,
+  VM_MAP_WIRE_NOFAULT,
   VM_MAP_WIRE_USER,
   VM_MAP_WIRE_WRITE,
   VM_PROT_EXECUTE,
@@ -822,9 +823,14 @@ class Model {
   }
 
   /** Common start of wire/unwire: validation, clamp, lookup of the start (§4.14 step 1). */
-  #wireStart(start: number, end: number, flags: number): number | [number, number] {
+  #wireStart(
+    start: number,
+    end: number,
+    flags: number,
+    maxFlags: number,
+  ): number | [number, number] {
     if (!okClamp(start) || !okClamp(end)) return KERN_INVALID_ARGUMENT;
-    if (!Number.isInteger(flags) || flags < 0 || flags > 7) return KERN_INVALID_ARGUMENT;
+    if (!Number.isInteger(flags) || flags < 0 || flags > maxFlags) return KERN_INVALID_ARGUMENT;
     if (start === end) return KERN_SUCCESS;
     const [s, e] = this.#clamp(start, end);
     if (this.page(s) === null && (flags & VM_MAP_WIRE_HOLESOK) === 0) return KERN_INVALID_ADDRESS;
@@ -839,15 +845,18 @@ class Model {
 
   /** vm_map_wire (§4.14): all or nothing; errors in the order of the entry walk. */
   #wire(start: number, end: number, flags: number): number {
-    const r = this.#wireStart(start, end, flags);
+    const r = this.#wireStart(start, end, flags, 15);
     if (typeof r === "number") return r;
     const [s, e] = r;
     const user = (flags & VM_MAP_WIRE_USER) !== 0;
     const holesOk = (flags & VM_MAP_WIRE_HOLESOK) !== 0;
     const needWrite = (flags & VM_MAP_WIRE_WRITE) !== 0;
+    // NOFAULT (Linux's VM_LOCKED) marks every entry but guards, with or without access.
     const skip = (p: MPage): boolean =>
-      (p.prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 ||
-      (needWrite && (p.prot & VM_PROT_WRITE) === 0);
+      (flags & VM_MAP_WIRE_NOFAULT) !== 0
+        ? isGuard(p)
+        : (p.prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 ||
+          (needWrite && (p.prot & VM_PROT_WRITE) === 0);
     for (const E of this.entriesIn(s, e)) {
       if (this.#walkClipFails(E, s, e)) return KERN_INVALID_ARGUMENT;
       if (skip(E.p) && !holesOk) return KERN_INVALID_ADDRESS;
@@ -870,7 +879,7 @@ class Model {
 
   /** vm_map_unwire (§4.14): per entry, clips, then the hole after it, then its system wiring. */
   #unwire(start: number, end: number, flags: number): number {
-    const r = this.#wireStart(start, end, flags);
+    const r = this.#wireStart(start, end, flags, 7);
     if (typeof r === "number") return r;
     const [s, e] = r;
     const user = (flags & VM_MAP_WIRE_USER) !== 0;
@@ -1382,7 +1391,8 @@ const protFlagsArb = fc.oneof(
 );
 const wireFlagsArb = fc.oneof(
   { weight: 30, arbitrary: fc.integer({ min: 0, max: 7 }) },
-  { weight: 1, arbitrary: fc.constantFrom(8, -1, 1.5, Number.NaN, 2 ** 32 + 1) },
+  { weight: 6, arbitrary: fc.integer({ min: 8, max: 15 }) },
+  { weight: 1, arbitrary: fc.constantFrom(16, -1, 1.5, Number.NaN, 2 ** 32 + 1) },
 );
 
 /** A generated op (or a few), resolved once the map's configuration is known. */

@@ -1150,6 +1150,25 @@ describe("mlock and munlock", () => {
     p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 0, hard: 0 });
     fails(p, "mlock", "EPERM", () => p.mlock(LX_FIXED, P));
   });
+  row("mlock-linux-enomem-prot-none-stays-locked", () => {
+    // do_mlock: apply_vma_lock_flags sets VM_LOCKED on every vma first, then __mm_populate
+    // stops at the PROT_NONE vma (populate_vma_page_range: -EFAULT, reported as ENOMEM). The
+    // vmas stay locked: the one before it populated, the one after it not (its resident page
+    // locked all the same), and MADV_DONTNEED refuses all three (EINVAL).
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 3 * P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED + 2 * P, 7);
+    p.mprotect(LX_FIXED + P, P, L.PROT_NONE);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(LX_FIXED, 3 * P));
+    expect([0, 1, 2].map((i) => at(p, LX_FIXED + i * P)?.wired)).toEqual([1, 1, 1]);
+    expect(Array.from(p.mincore(LX_FIXED, 3 * P), (v) => v & 1)).toEqual([1, 0, 1]);
+    for (let i = 0; i < 3; i++)
+      fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + i * P, P, L.MADV_DONTNEED));
+    p.sys.audit();
+    p.munlock(LX_FIXED, 3 * P);
+    p.madvise(LX_FIXED, 3 * P, L.MADV_DONTNEED);
+    p.sys.audit();
+  });
   row("munlock-linux-unwires", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
@@ -1234,6 +1253,30 @@ describe("mlockall and munlockall", () => {
     const a = p.mmap(0, 2 * P, LRW, LANON);
     p.mlockall(L.MCL_CURRENT);
     expect(at(p, a)?.wired).toBeGreaterThan(0);
+  });
+  row("mlockall-linux-current-locks-prot-none", () => {
+    // apply_mlockall_flags locks every vma, PROT_NONE ones too; __mm_populate(ignore_errors)
+    // skips what it cannot populate. Made accessible, the vma's pages fault in locked.
+    const p = linuxProc();
+    const a = p.mmap(0, 2 * P, L.PROT_NONE, LANON);
+    p.mlockall(L.MCL_CURRENT);
+    expect(at(p, a)?.wired).toBe(1);
+    expect(at(p, a)?.resident).toBe(0);
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, 2 * P, L.MADV_DONTNEED));
+    p.mprotect(a, 2 * P, LRW);
+    p.write8(a, 1);
+    expect(p.sys.stats().frames.wired).toBeGreaterThan(0);
+    p.sys.audit();
+  });
+  row("mlockall-linux-current-clears-future", () => {
+    // apply_mlockall_flags clears mm->def_flags' VM_LOCKED unless MCL_FUTURE is given again.
+    const p = linuxProc();
+    p.mlockall(L.MCL_FUTURE);
+    const a = p.mmap(0, P, L.PROT_NONE, LANON);
+    expect(at(p, a)?.wired).toBe(1); // a later mapping is locked, PROT_NONE or not
+    p.mlockall(L.MCL_CURRENT);
+    const b = p.mmap(0, P, LRW, LANON);
+    expect(at(p, b)?.wired).toBe(0);
   });
   row("munlockall-linux", () => {
     const p = linuxProc();

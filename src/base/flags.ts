@@ -104,6 +104,12 @@ export const VM_MAP_WIRE_USER = 1;
 export const VM_MAP_WIRE_NOHOLES = 0;
 export const VM_MAP_WIRE_HOLESOK = 2;
 export const VM_MAP_WIRE_WRITE = 4;
+/**
+ * vmspace's, not FreeBSD's: mark the entries wired without faulting their pages in, entries
+ * without access included (guards excepted); pages already mapped stay as they are and pages
+ * fault in wired. Linux's VM_LOCKED, whose population comes after and may stop early.
+ */
+export const VM_MAP_WIRE_NOFAULT = 8;
 
 // ---- vm_map_protect flags ----
 export const VM_MAP_PROTECT_SET_PROT = 0x1;

@@ -99,6 +99,7 @@ import {
   VM_MAP_PROTECT_SET_MAXPROT,
   VM_MAP_PROTECT_SET_PROT,
   VM_MAP_WIRE_HOLESOK,
+  VM_MAP_WIRE_NOFAULT,
   VM_MAP_WIRE_USER,
   VM_MAP_WIRE_WRITE,
   VMFS_ANY_SPACE,
@@ -316,6 +317,8 @@ export class VmMap {
   #deferred: VmObject[] = [];
   /** Last entry found by lookup, a one-entry cache in front of the tree. */
   #hint: VmMapEntry | null = null;
+  /** Pages of this map's user-wired (USER_WIRED) entries: Linux's mm->locked_vm. */
+  #userWiredPages = 0;
   readonly #random: () => number;
   /** Object context for objects the map creates (constant). */
   readonly objects: ObjectContext | null;
@@ -398,6 +401,11 @@ export class VmMap {
     return this.#size;
   }
   /** Number of entries. */
+  /** Pages of this map's user-wired entries (mlock'ed: Linux's locked_vm), resident or not. */
+  get userWiredPages(): number {
+    return this.#userWiredPages;
+  }
+
   get nentries(): number {
     return this.#tree.count;
   }
@@ -1652,12 +1660,14 @@ export class VmMap {
    * keeps a wiring from this call. A user wiring counts once per entry (USER_WIRED); system
    * wirings stack. Entries without READ or EXECUTE (or without WRITE under WIRE_WRITE) are
    * skipped with HOLESOK and fail with KERN_INVALID_ADDRESS otherwise, as holes do. Returns
-   * KERN_RESOURCE_SHORTAGE when user wiring exceeds the system's limit. Takes the lock itself.
+   * KERN_RESOURCE_SHORTAGE when user wiring exceeds the system's limit. VM_MAP_WIRE_NOFAULT
+   * (vmspace's, for Linux's VM_LOCKED) marks the entries, those without access too, and faults
+   * nothing in: their pages are wired as they fault in. Takes the lock itself.
    */
   wire(start: number, end: number, flags: number): KernReturn {
     if (!isClampArg(start, this.pageSize) || !isClampArg(end, this.pageSize))
       return KERN_INVALID_ARGUMENT;
-    if (!Number.isInteger(flags) || flags < 0 || flags > 7) return KERN_INVALID_ARGUMENT;
+    if (!Number.isInteger(flags) || flags < 0 || flags > 15) return KERN_INVALID_ARGUMENT;
     this.lock();
     try {
       return this.wireLocked(start, end, flags);
@@ -1679,9 +1689,12 @@ export class VmMap {
     // as start = end).
     if (start >= end) return holesOk || this.#mapped(start) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
     const needWrite = (flags & VM_MAP_WIRE_WRITE) !== 0;
+    const noFault = (flags & VM_MAP_WIRE_NOFAULT) !== 0;
     const skip = (e: VmMapEntry): boolean =>
-      (e.protection & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 ||
-      (needWrite && (e.protection & VM_PROT_WRITE) === 0);
+      noFault
+        ? (e.eflags & MAP_ENTRY_GUARD) !== 0
+        : (e.protection & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 ||
+          (needWrite && (e.protection & VM_PROT_WRITE) === 0);
     // Validation before any change, entry by entry in FreeBSD's order (clip, skip, user-wiring
     // limit, following hole), so that the first problem met is the one reported.
     const first = this.#firstAtOrAbove(start);
@@ -1716,7 +1729,7 @@ export class VmMap {
       if (e.wiredCount === 0) {
         e.wiredCount = 1;
         added.set(e, "fresh");
-        if (this.hooks !== null) {
+        if (this.hooks !== null && !noFault) {
           const frv = this.#wireFault(e);
           if (frv !== KERN_SUCCESS) {
             this.#wireRollback(firstE, e, added);
@@ -1735,6 +1748,7 @@ export class VmMap {
       if (user && (e.eflags & (MAP_ENTRY_WIRE_SKIPPED | MAP_ENTRY_USER_WIRED)) === 0) {
         e.eflags |= MAP_ENTRY_USER_WIRED;
         wc.userWired += (e.end - e.start) / this.pageSize;
+        this.#userWiredPages += (e.end - e.start) / this.pageSize;
       }
       e.eflags &= ~(MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WIRE_SKIPPED);
       this.#tryMerge(prev, e);
@@ -1778,6 +1792,7 @@ export class VmMap {
           if (user) {
             e.eflags &= ~MAP_ENTRY_USER_WIRED;
             this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
+            this.#userWiredPages -= (e.end - e.start) / this.pageSize;
           }
           if (e.wiredCount === 1) this.#entryUnwire(e);
           else e.wiredCount--;
@@ -1839,8 +1854,10 @@ export class VmMap {
    */
   #entryUnwire(e: VmMapEntry): void {
     this.hooks?.unwirePages(this, e.start, e.end);
-    if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
+    if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
       this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
+      this.#userWiredPages -= (e.end - e.start) / this.pageSize;
+    }
     e.wiredCount = 0;
     e.eflags &= ~MAP_ENTRY_USER_WIRED;
   }

@@ -1381,6 +1381,17 @@ export class Process {
     return o?.pager?.path ?? o?.devicePager?.path ?? null;
   }
 
+  /**
+   * @internal A wiring fault of page `va` (vm_fault_wire's, with the entry's whole protection):
+   * maps it wired and wires its frame, faulting it in if need be. False on failure.
+   */
+  protected _wireFault(va: number): boolean {
+    const page = va - lowBits(va, this._ps);
+    return (
+      vmFault(this.#fc, this.map, this.pmap, page, VM_PROT_NONE, VM_FAULT_WIRE) === KERN_SUCCESS
+    );
+  }
+
   /** @internal Faults page `va` in for `access` (prefault, MAP_POPULATE); false on failure. */
   protected _prefault(va: number, access: VmProt): boolean {
     const page = va - lowBits(va, this._ps);

@@ -45,7 +45,11 @@ export interface VmSystemOptions {
   addressBits?: number;
   /** Random source for ASLR (uniform unsigned 32-bit integers). ASLR is off unless given. */
   aslrRandom?: () => number;
-  /** vm_page_max_user_wired in pages. Default: a third of physical memory. */
+  /**
+   * FreeBSD's vm_page_max_user_wired in pages: the most pages all processes may hold
+   * user-wired. Default: a third of physical memory under FreeBSD; no limit under Linux, which
+   * has none (only each process's RLIMIT_MEMLOCK).
+   */
   maxUserWired?: number;
   /** Where anonymous pages go under memory pressure. Default: in memory, unbounded. */
   swap?: SwapBackend;
@@ -151,7 +155,9 @@ export class VmSystem {
     };
     this.wireCounter = {
       userWired: 0,
-      maxUserWired: opts.maxUserWired ?? Math.floor(this.mem.nframes / 3),
+      maxUserWired:
+        opts.maxUserWired ??
+        (personality === "linux" ? Number.POSITIVE_INFINITY : Math.floor(this.mem.nframes / 3)),
     };
     this.constants = personality === "linux" ? linux : freebsd;
     this.errno = personality === "linux" ? LINUX_ERRNO : FREEBSD_ERRNO;

@@ -39,7 +39,8 @@ import {
   MAP_STACK_GROWS_DOWN,
   MAP_WIREFUTURE,
   VM_MAP_PROTECT_SET_PROT,
-  VM_MAP_WIRE_NOHOLES,
+  VM_MAP_WIRE_HOLESOK,
+  VM_MAP_WIRE_NOFAULT,
   VM_MAP_WIRE_USER,
 } from "../base/flags.js";
 import { KERN_SUCCESS } from "../base/kern.js";
@@ -309,7 +310,7 @@ export class LinuxProcess extends Process {
       }
     }
     if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
-      this.map.wire(at, at + size, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+      this.#lockRange(at, at + size, false, false);
     else if ((flags & L.MAP_POPULATE) !== 0) this.#populate(at, at + size, shared);
     return at;
   }
@@ -410,8 +411,46 @@ export class LinuxProcess extends Process {
   /** mlock_future_ok for a range that will be locked: EAGAIN past RLIMIT_MEMLOCK. */
   #mlockFutureOk(sc: string, add: number): void {
     if (this.privileged) return;
-    if (this.pmap.wired * this._ps + add > this._limits.memlock)
+    if (this.map.userWiredPages * this._ps + add > this._limits.memlock)
       throw this._err(sc, "EAGAIN", "RLIMIT_MEMLOCK");
+  }
+
+  /**
+   * VM_LOCKED for every vma of [start, end), then __mm_populate. The entries are marked wired
+   * without faulting (VM_MAP_WIRE_NOFAULT: a vma without access is locked too, as mlock_fixup
+   * locks it), then the range is populated in address order with wiring faults, which also
+   * wire the pages already resident. A vma without access is not populated
+   * (populate_vma_page_range: -EFAULT): with `stopAtFirst` (mlock) population stops there, or
+   * at a failing fault, and only resident pages are wired past that point (mlock_fixup locks
+   * present pages before population begins); otherwise (mlockall, a locked mmap, brk or move)
+   * failures are skipped (ignore_errors). Returns the marking's KERN_* code and whether
+   * population went through.
+   */
+  #lockRange(
+    start: number,
+    end: number,
+    holesOk: boolean,
+    stopAtFirst: boolean,
+  ): { rv: number; populated: boolean } {
+    const flags = VM_MAP_WIRE_USER | VM_MAP_WIRE_NOFAULT | (holesOk ? VM_MAP_WIRE_HOLESOK : 0);
+    const rv = this.map.wire(start, end, flags);
+    if (rv !== KERN_SUCCESS) return { rv, populated: false };
+    let stopped = false;
+    const ps = this._ps;
+    for (const e of this.#entriesIn(start, end)) {
+      if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
+      if (e.object !== null && e.object.type === "device") continue; // VM_PFNMAP: not populated
+      const accessible = (e.protection & VM_PROT_ALL) !== 0;
+      if (!accessible && stopAtFirst) stopped = true;
+      if (!accessible) continue;
+      const from = Math.max(start, e.start);
+      const to = Math.min(end, e.end);
+      for (let va = from; va < to; va += ps) {
+        if (stopped && this.pmap.extract(va) === 0) continue;
+        if (!this._wireFault(va) && stopAtFirst) stopped = true;
+      }
+    }
+    return { rv, populated: !stopped };
   }
 
   /** MAP_POPULATE / MADV_POPULATE_*: fault every page in (write faults for writable ones). */
@@ -787,7 +826,7 @@ export class LinuxProcess extends Process {
     }
     if (newbrk > this.#taskSize) return orig;
     if ((this.map.flags & MAP_WIREFUTURE) !== 0 && !this.privileged) {
-      if (this.pmap.wired * ps + (newbrk - oldbrk) > this._limits.memlock) return orig;
+      if (this.map.userWiredPages * ps + (newbrk - oldbrk) > this._limits.memlock) return orig;
     }
     // The next mapping (with its stack guard gap) must leave room plus one page.
     const probeEnd = newbrk + ps + STACK_GUARD_PAGES * ps;
@@ -809,8 +848,7 @@ export class LinuxProcess extends Process {
     );
     if (rv !== KERN_SUCCESS) return orig;
     this.#brk = addr;
-    if ((this.map.flags & MAP_WIREFUTURE) !== 0)
-      this.map.wire(oldbrk, newbrk, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    if ((this.map.flags & MAP_WIREFUTURE) !== 0) this.#lockRange(oldbrk, newbrk, false, false);
     return addr;
   }
 
@@ -1052,7 +1090,7 @@ export class LinuxProcess extends Process {
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
     for (const p of wired) {
       const at = dst + (p.from - src);
-      this.map.wire(at, at + (p.to - p.from), VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+      this.#lockRange(at, at + (p.to - p.from), false, false);
     }
     return dst;
   }
@@ -1116,12 +1154,12 @@ export class LinuxProcess extends Process {
     if (vma.end - page > this._rlimits[this._rl.stack].soft) return false;
     if (this.map.size + grow > this._limits.vmem) return false;
     const locked = (above.eflags & MAP_ENTRY_USER_WIRED) !== 0;
-    if (locked && !this.privileged && this.pmap.wired * ps + grow > this._limits.memlock)
+    if (locked && !this.privileged && this.map.userWiredPages * ps + grow > this._limits.memlock)
       return false;
     const rv = this.map.fixed(null, 0, page, grow, above.protection, above.maxProtection, 0);
     if (rv !== KERN_SUCCESS) return false;
     this.#copyAttrs(page, above.start, above.inheritance, above.eflags);
-    if (locked) this.map.wire(page, above.start, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
+    if (locked) this.#lockRange(page, above.start, false, false);
     return true;
   }
 
@@ -1219,14 +1257,18 @@ export class LinuxProcess extends Process {
     if (!this.#canDoMlock()) throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
     const [start, end] = this._round(sc, addr, length);
     const ps = this._ps;
-    let locked = (end - start) / ps + this.pmap.wired;
+    let locked = (end - start) / ps + this.map.userWiredPages;
     if (locked * ps > this._limits.memlock)
       for (const e of this.#entriesIn(start, end))
         if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
           locked -= (Math.min(end, e.end) - Math.max(start, e.start)) / ps;
     if (locked * ps > this._limits.memlock) throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
-    const rv = this.map.wire(start, end, VM_MAP_WIRE_USER | VM_MAP_WIRE_NOHOLES);
-    if (rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${rv}`);
+    const r = this.#lockRange(start, end, false, true);
+    if (r.rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${r.rv}`);
+    // __mlock_posix_error_return: population's -EFAULT (a vma without access) is ENOMEM, and
+    // the range stays locked.
+    if (!r.populated)
+      throw this._err(sc, "ENOMEM", "population stopped (a vma without access or a failed fault)");
   }
 
   /** setrlimit(2), Linux do_prlimit: a soft limit above the hard one is EINVAL. */
@@ -1243,7 +1285,10 @@ export class LinuxProcess extends Process {
 
   /**
    * mlockall(2), Linux: MCL_CURRENT, MCL_FUTURE and MCL_ONFAULT (not alone); EPERM when
-   * RLIMIT_MEMLOCK is 0 for an unprivileged process; ENOMEM past the limit.
+   * RLIMIT_MEMLOCK is 0 for an unprivileged process; ENOMEM when MCL_CURRENT and the mapped
+   * size (total_vm) pass RLIMIT_MEMLOCK, unprivileged. Then apply_mlockall_flags: MCL_FUTURE
+   * is set, or cleared when absent (mm->def_flags); with MCL_CURRENT every vma is locked, those
+   * without access too, and populated with failures skipped (__mm_populate ignore_errors).
    */
   override mlockall(how: number): void {
     const sc = "mlockall";
@@ -1254,7 +1299,14 @@ export class LinuxProcess extends Process {
       throw this._err(sc, "EINVAL", "bad flags");
     if (!this.privileged && this._limits.memlock === 0)
       throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
-    super.mlockall(how & (L.MCL_CURRENT | L.MCL_FUTURE));
+    const current = (how & L.MCL_CURRENT) !== 0;
+    if (current && this.map.size > this._limits.memlock)
+      throw this._err(sc, "ENOMEM", "total_vm past RLIMIT_MEMLOCK");
+    if ((how & L.MCL_FUTURE) !== 0) this.map.modflags(MAP_WIREFUTURE, 0);
+    else this.map.modflags(0, MAP_WIREFUTURE);
+    if (!current) return;
+    const r = this.#lockRange(this.map.min, this.map.max, true, false);
+    if (r.rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${r.rv}`);
   }
 
   /**
