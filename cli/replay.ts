@@ -51,6 +51,8 @@ export interface ProcMapsLine {
 }
 
 const USER_TOP = 2 ** 47;
+/** mlock2's flag (uapi asm-generic/mman-common.h). */
+const MLOCK_ONFAULT = 0x01;
 
 /** Parses /proc/PID/maps text. Throws on a line it cannot read (with its number). */
 export function parseProcMaps(text: string): ProcMapsLine[] {
@@ -407,6 +409,25 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
     case "mremap":
       mremapCall(p, op, cx);
       return;
+    case "mlock": {
+      const failed = op.errno !== null;
+      if (op.syscall === "mlock2" && (op.flags & ~MLOCK_ONFAULT) !== 0) {
+        if (op.errno !== "EINVAL") cx.diverge(op, `mlock2 flags ${hex(op.flags)} are unknown here`);
+        return;
+      }
+      try {
+        if (op.syscall === "mlockall") p.mlockall(op.flags);
+        else if (op.syscall === "munlockall") p.munlockall();
+        else if (op.syscall === "munlock") p.munlock(op.addr, op.length);
+        else p.mlock(op.addr, op.length); // mlock2's MLOCK_ONFAULT: populated at once, as mlock
+      } catch (e) {
+        if (failed) failedAs(cx, op, e);
+        else failedHere(cx, op, e);
+        return;
+      }
+      if (failed) failedAs(cx, op, undefined);
+      return;
+    }
     case "brk": {
       if (cx.heapUnset.has(p)) {
         cx.heapUnset.delete(p);

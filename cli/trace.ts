@@ -13,8 +13,8 @@
  *                            of the same pid; text is concatenated, so arguments split anywhere)
  *      - a signal            `--- SIGCHLD {...} ---` (skipped)
  *      - an end of process   `+++ exited with 0 +++`, `+++ killed by SIGKILL (core dumped) +++`
- *    Calls of interest are mmap, munmap, mprotect, madvise, mremap, brk, execve/execveat,
- *    clone/clone3/fork/vfork, exit and exit_group; every other call is counted by name in
+ *    Calls of interest are mmap, munmap, mprotect, madvise, mremap, brk, mlock/mlock2/munlock/
+ *    mlockall/munlockall, execve/execveat, clone/clone3/fork/vfork, exit and exit_group; every other call is counted by name in
  *    `unknown`. A line that cannot be read (garbage, a truncated call, a bad number, a symbolic
  *    name missing from Linux's table) goes to `malformed` and parsing goes on.
  * 2. ops.jsonl, the recorder's own rendering of the same calls (one JSON object a line).
@@ -150,6 +150,19 @@ export interface MremapOp extends OpCommon {
   errno: string | null;
 }
 
+/** mlock, mlock2, munlock, mlockall or munlockall. */
+export interface MlockOp extends OpCommon {
+  op: "mlock";
+  syscall: "mlock" | "mlock2" | "munlock" | "mlockall" | "munlockall";
+  /** The range of mlock, mlock2 and munlock; 0 for mlockall and munlockall. */
+  addr: number;
+  length: number;
+  /** mlock2's flags (MLOCK_ONFAULT) or mlockall's (MCL_*); 0 for the others. */
+  flags: number;
+  result: number;
+  errno: string | null;
+}
+
 export interface BrkOp extends OpCommon {
   op: "brk";
   addr: number;
@@ -187,6 +200,7 @@ export type TraceOp =
   | MprotectOp
   | MadviseOp
   | MremapOp
+  | MlockOp
   | BrkOp
   | ForkOp
   | ExitOp;
@@ -208,6 +222,7 @@ export interface ParsedTrace {
  * x86-64). Kept here rather than in src/ so that the trace parser owns what it accepts.
  */
 export const LOCAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
+  MLOCK_ONFAULT: 0x01,
   MAP_FILE: 0,
   MAP_DROPPABLE: 0x08,
   MAP_HUGE_64KB: 16 * 2 ** 26,
@@ -427,7 +442,16 @@ function unquote(arg: string): string | null {
   });
 }
 
-const MEMORY_CALLS = new Set(["mmap", "munmap", "mprotect", "madvise", "mremap", "brk"]);
+const LOCK_CALLS = new Set(["mlock", "mlock2", "munlock", "mlockall", "munlockall"]);
+const MEMORY_CALLS = new Set([
+  "mmap",
+  "munmap",
+  "mprotect",
+  "madvise",
+  "mremap",
+  "brk",
+  ...LOCK_CALLS,
+]);
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
 const EXEC_CALLS = new Set(["execve", "execveat"]);
 const EXIT_CALLS = new Set(["exit", "exit_group"]);
@@ -530,6 +554,20 @@ function callOp(c: CallText, pid: number, line: number): Draft | null {
         newAddr: a.length === 5 ? num(a[4]) : null,
         ...result(c),
       };
+    case "mlock":
+    case "munlock":
+      arity(c, 2);
+      return lockOp(c, base, num(a[0]), num(a[1]), 0);
+    case "mlock2":
+      arity(c, 3);
+      return lockOp(c, base, num(a[0]), num(a[1]), flags(a[2], "MLOCK_"));
+    case "mlockall":
+      arity(c, 1);
+      return lockOp(c, base, 0, 0, flags(a[0], "MCL_"));
+    case "munlockall":
+      if (c.args.length > 1 || (c.args.length === 1 && c.args[0]!.trim() !== ""))
+        throw new BadLine();
+      return lockOp(c, base, 0, 0, 0);
     case "brk":
       arity(c, 1);
       if (c.ret === "?") throw new BadLine();
@@ -566,6 +604,24 @@ function callOp(c: CallText, pid: number, line: number): Draft | null {
       return exitDraft(base, c.name, num(a[0]));
   }
   throw new Error(`callOp: not a call of interest: ${c.name}`);
+}
+
+function lockOp(
+  c: CallText,
+  base: { seq: number; pid: number; as: string; line: number },
+  addr: number,
+  length: number,
+  flagWord: number,
+): MlockOp {
+  return {
+    op: "mlock",
+    ...base,
+    syscall: c.name as MlockOp["syscall"],
+    addr,
+    length,
+    flags: flagWord,
+    ...result(c),
+  };
 }
 
 function exitDraft(
@@ -856,6 +912,7 @@ const JSONL_OPS = new Set([
   "madvise",
   "mremap",
   "brk",
+  "mlock",
   "fork",
   "exit",
 ]);
@@ -923,6 +980,19 @@ function jsonOp(o: Json, line: number): TraceOp {
       };
     case "brk":
       return { op: "brk", ...base, addr: jNum(o, "addr"), result: jNum(o, "result") };
+    case "mlock": {
+      const call = jStr(o, "syscall");
+      if (!LOCK_CALLS.has(call)) throw new BadLine();
+      return {
+        op: "mlock",
+        ...base,
+        syscall: call as MlockOp["syscall"],
+        addr: jNum(o, "addr"),
+        length: jNum(o, "length"),
+        flags: jNum(o, "flags"),
+        ...jResult(o),
+      };
+    }
     case "fork":
       if (typeof o.share_vm !== "boolean") throw new BadLine();
       return {
@@ -952,7 +1022,7 @@ function jsonOp(o: Json, line: number): TraceOp {
  * Parses the recorder's ops.jsonl (one JSON object a line; fields in the traces README) into
  * the same ops as {@link parseStrace}. `seq` and `as` are taken as written; `line` is the
  * 1-based line in the file. A line that is not JSON, or lacks a field its op needs, is in
- * `malformed`; an object whose `op` is not one of the nine kinds is counted in `unknown` under
+ * `malformed`; an object whose `op` is not one of the ten kinds is counted in `unknown` under
  * that name. Fields that TraceOp does not carry (ts, initial_maps, clone flags) are dropped.
  *
  * @example

@@ -649,14 +649,88 @@ describe("strace: what cannot be read", () => {
       [
         "1 arch_prctl(ARCH_SET_FS, 0x7f0000000740) = 0",
         "1 wait4(-1,  <unfinished ...>",
-        "2 mlock(0x7f0000000000, 4096) = 0",
+        "2 mincore(0x7f0000000000, 4096, [1]) = 0",
         "1 <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 2",
         "1 wait4(-1, 0x7ffc1d1c209c, WNOHANG, NULL) = -1 ECHILD (No child processes)",
         "1 brk(NULL) = 0x1000",
       ].join("\n"),
     );
-    expect(t.unknown).toEqual({ arch_prctl: 1, wait4: 2, mlock: 1 });
+    expect(t.unknown).toEqual({ arch_prctl: 1, wait4: 2, mincore: 1 });
     expect(t.ops.map((o) => o.op)).toEqual(["brk"]);
+  });
+
+  it("reads mlock, mlock2, munlock, mlockall and munlockall, failed ones too", () => {
+    const t = ok(
+      [
+        "1 mlock(0x7f0000001000, 8192) = 0",
+        "1 mlock2(0x7f0000003000, 4096, MLOCK_ONFAULT) = -1 ENOMEM (Cannot allocate memory)",
+        "1 munlock(0x7f0000001000, 4096) = 0",
+        "1 mlockall(MCL_CURRENT|MCL_FUTURE) = 0",
+        "1 munlockall()      = 0",
+      ].join("\n"),
+    );
+    expect(t.unknown).toEqual({});
+    const base = { op: "mlock", pid: 1, as: "as0" };
+    expect(t.ops).toEqual([
+      {
+        ...base,
+        seq: 0,
+        line: 1,
+        syscall: "mlock",
+        addr: 0x7f0000001000,
+        length: 8192,
+        flags: 0,
+        result: 0,
+        errno: null,
+      },
+      {
+        ...base,
+        seq: 1,
+        line: 2,
+        syscall: "mlock2",
+        addr: 0x7f0000003000,
+        length: 4096,
+        flags: 1,
+        result: -1,
+        errno: "ENOMEM",
+      },
+      {
+        ...base,
+        seq: 2,
+        line: 3,
+        syscall: "munlock",
+        addr: 0x7f0000001000,
+        length: 4096,
+        flags: 0,
+        result: 0,
+        errno: null,
+      },
+      {
+        ...base,
+        seq: 3,
+        line: 4,
+        syscall: "mlockall",
+        addr: 0,
+        length: 0,
+        flags: 3,
+        result: 0,
+        errno: null,
+      },
+      {
+        ...base,
+        seq: 4,
+        line: 5,
+        syscall: "munlockall",
+        addr: 0,
+        length: 0,
+        flags: 0,
+        result: 0,
+        errno: null,
+      },
+    ]);
+    expect(parseStrace("1 mlockall(MCL_BOGUS) = 0\n1 munlockall(5) = 0\n").malformed).toHaveLength(
+      2,
+    );
   });
 
   it("garbage, truncated calls, bad numbers and unknown names are reported and skipped", () => {
@@ -709,12 +783,12 @@ describe("ops.jsonl", () => {
         '{"op": "mmap", "seq": 0, "pid": 4, "as": "as1", "addr": "0x0", "length": "0x1000", "prot": "PROT_READ", "flags": "MAP_PRIVATE|MAP_ANONYMOUS", "fd": -1, "offset": "0x0", "result": "-1", "errno": "ENOMEM"}',
         "{not json",
         '{"op": "munmap", "seq": 1, "pid": 4, "as": "as1", "addr": "0x1000"}',
-        '{"op": "mlock", "seq": 2, "pid": 4, "as": "as1"}',
+        '{"op": "mincore", "seq": 2, "pid": 4, "as": "as1"}',
         '{"op": "madvise", "seq": 3, "pid": 4, "as": "as1", "addr": "0x1000", "length": "0x1000", "advice": "MADV_DONTNEED", "result": "0x0"}',
       ].join("\n"),
     );
     expect(t.malformed.map((m) => m.line)).toEqual([2, 3]);
-    expect(t.unknown).toEqual({ mlock: 1 });
+    expect(t.unknown).toEqual({ mincore: 1 });
     expect(t.ops).toEqual([
       {
         op: "mmap",
