@@ -126,6 +126,12 @@ export interface ReplayResult {
   applied: number;
   skipped: number;
   divergences: string[];
+  /**
+   * Failed calls whose failure may come from what the log does not show (the descriptor of a
+   * file mmap: EBADF, EACCES, ENODEV; the address argument strace leaves out of an mremap with
+   * MREMAP_DONTUNMAP but not MREMAP_FIXED: EINVAL): not replayed, and not divergences.
+   */
+  unverifiable: string[];
   /** --predict: kernel addresses reproduced of those the policy chose. */
   placement: { hits: number; total: number; misses: string[] };
   stats: ReturnType<VmSystem["stats"]>;
@@ -156,6 +162,7 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
   const dead = new Set<string>();
   const finished: ReplaySpace[] = [];
   const divergences: string[] = [];
+  const unverifiable: string[] = [];
   const placement = { hits: 0, total: 0, misses: [] as string[] };
   let applied = 0;
   let skipped = 0;
@@ -168,6 +175,8 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
     placement,
     diverge: (op, what) =>
       divergences.push(`line ${op.line} (${op.op}, pid ${op.pid}, ${op.as}): ${what}`),
+    unverifiable: (op, what) =>
+      unverifiable.push(`line ${op.line} (${op.op}, pid ${op.pid}, ${op.as}): ${what}`),
     heapUnset: new Set(),
   };
 
@@ -297,7 +306,17 @@ export function replay(ops: readonly TraceOp[], opts: ReplayOptions): ReplayResu
   const stats = sys.stats();
   sys.audit();
   finished.sort((a, b) => Number(a.id.slice(2)) - Number(b.id.slice(2)));
-  return { spaces: finished, applied, skipped, divergences, placement, stats, calls, callMs };
+  return {
+    spaces: finished,
+    applied,
+    skipped,
+    divergences,
+    unverifiable,
+    placement,
+    stats,
+    calls,
+    callMs,
+  };
 }
 
 /** Builds a space from an exec snapshot. */
@@ -353,6 +372,8 @@ interface CallContext {
   predict: boolean;
   placement: ReplayResult["placement"];
   diverge: (op: TraceOp, what: string) => void;
+  /** A failed call the log does not say enough to replay (ReplayResult.unverifiable). */
+  unverifiable: (op: TraceOp, what: string) => void;
   /** Spaces whose break has not been learnt from the trace yet (first brk answer sets it). */
   heapUnset: Set<LinuxProcess>;
 }
@@ -458,6 +479,10 @@ type MremapOp = Extract<TraceOp, { op: "mremap" }>;
 
 function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): void {
   const fixed = (op.flags & (L.MAP_FIXED | L.MAP_FIXED_NOREPLACE)) !== 0;
+  if (fd >= 0 && op.errno !== null && DESCRIPTOR_ERRNOS.has(op.errno)) {
+    cx.unverifiable(op, `${op.errno}: the descriptor's state is not in the log`);
+    return;
+  }
   if (op.errno !== null) {
     let r: number;
     try {
@@ -470,7 +495,8 @@ function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): voi
     p.munmap(r, op.length);
     return;
   }
-  if (!fixed && cx.predict) {
+  // The kernel randomizes the start of MAP_32BIT's window (ASLR): nothing to predict.
+  if (!fixed && cx.predict && (op.flags & L.MAP_32BIT) === 0) {
     const placement = cx.placement;
     placement.total++;
     let r: number | undefined;
@@ -497,6 +523,9 @@ function mmapCall(p: LinuxProcess, op: MmapOp, cx: CallContext, fd: number): voi
   }
   if (r !== op.result) cx.diverge(op, `mapped at ${hex(r)}, the kernel at ${hex(op.result)}`);
 }
+
+/** Errors of a file mmap that depend on the descriptor (EBADF, its mode, its file's type). */
+const DESCRIPTOR_ERRNOS = new Set(["EBADF", "EACCES", "ENODEV"]);
 
 /** How --predict reports an mmap placed elsewhere than the kernel placed it. */
 function mmapMiss(op: MmapOp, r: number | undefined): string {
@@ -568,6 +597,16 @@ function predictPair(p: LinuxProcess, a: MmapOp, b: MmapOp, cx: CallContext): vo
 
 function mremapCall(p: LinuxProcess, op: MremapOp, cx: CallContext): void {
   const newAddr = op.newAddr ?? 0;
+  // MREMAP_DONTUNMAP without MREMAP_FIXED reads new_addr as a hint, which strace leaves out
+  // (it prints a fifth argument only with MREMAP_FIXED), so the call's EINVAL for an unaligned
+  // one cannot be told from the log.
+  const hintHidden =
+    (op.flags & (L.MREMAP_DONTUNMAP | L.MREMAP_FIXED)) === L.MREMAP_DONTUNMAP &&
+    op.newAddr === null;
+  if (hintHidden && op.errno === "EINVAL") {
+    cx.unverifiable(op, "EINVAL: may come from new_addr, which the log leaves out");
+    return;
+  }
   if (op.errno !== null) {
     try {
       p.mremap(op.oldAddr, op.oldSize, op.newSize, op.flags, newAddr);

@@ -157,6 +157,9 @@ function printText(io: Io, trace: LoadedTrace, r: ReplayResult, args: Args): voi
   for (const m of r.placement.misses.slice(0, 10)) io.out(`  miss ${m}\n`);
   for (const d of r.divergences.slice(0, 20)) io.out(`diverged: ${d}\n`);
   if (r.divergences.length > 20) io.out(`... and ${r.divergences.length - 20} more divergences\n`);
+  for (const u of r.unverifiable.slice(0, 20)) io.out(`not replayed: ${u}\n`);
+  if (r.unverifiable.length > 20)
+    io.out(`... and ${r.unverifiable.length - 20} more calls not replayed\n`);
   if (args.check) {
     io.out("\n");
     for (const s of r.spaces) {
@@ -193,6 +196,7 @@ function jsonOf(trace: LoadedTrace, r: ReplayResult, args: Args): unknown {
     })),
     placement: args.predict ? r.placement : undefined,
     divergences: r.divergences,
+    unverifiable: r.unverifiable,
     stats: r.stats,
   };
 }

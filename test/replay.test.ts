@@ -28,9 +28,10 @@ function scratch(prefix: string): string {
 afterAll(() => {
   for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-const TRACES = ["c_edges", "gcc_compile", "node_gc", "py_alloc", "sh_pipeline"];
+const TRACES = ["c_args", "c_edges", "gcc_compile", "node_gc", "py_alloc", "sh_pipeline"];
 /** Spaces with a final snapshot per trace (traces/README.md). */
 const CHECKED: Record<string, number> = {
+  c_args: 2,
   c_edges: 2,
   gcc_compile: 5,
   node_gc: 1,
@@ -72,6 +73,26 @@ describe("vmspace replay --check on the real traces", () => {
       expect(r.status).toBe(0);
     });
   }
+
+  it("failures the log cannot account for are listed, not replayed and not divergences", () => {
+    // c_args maps a bad descriptor (EBADF: descriptors are not in the log) and calls mremap with
+    // MREMAP_DONTUNMAP but no fifth argument (EINVAL from a garbage new_addr strace leaves out).
+    const t = "c_args";
+    const tr = loadTrace(join(ROOT, "traces", t));
+    const res = replay(tr.ops, {
+      readMaps: (n) => readFileSync(join(ROOT, "traces", t, n), "utf8"),
+    });
+    expect(res.divergences).toEqual([]);
+    expect(res.unverifiable.map((u) => u.replace(/ \(.*?\)/, ""))).toEqual([
+      "line 71: EBADF: the descriptor's state is not in the log",
+      "line 77: EINVAL: may come from new_addr, which the log leaves out",
+    ]);
+    const r = run([join(ROOT, "traces", t), "--predict"]);
+    expect(r.out).toContain("not replayed: line 71 (mmap, ");
+    // Its MAP_32BIT mapping is not a prediction: the kernel randomizes that window's start.
+    expect(tr.ops.some((o) => o.op === "mmap" && (o.flags & 0x40) !== 0)).toBe(true);
+    expect(r.out).toContain("placement: 14 of 14 kernel addresses reproduced");
+  });
 
   it("--paranoid audits after every operation and agrees", () => {
     const r = run([join(ROOT, "traces", "sh_pipeline"), "--check", "--paranoid"]);
