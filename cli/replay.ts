@@ -390,6 +390,22 @@ function failedAs(cx: CallContext, op: TraceOp & { errno: string | null }, e: un
     cx.diverge(op, `the kernel failed with ${want}, vmspace with ${code}`);
 }
 
+/**
+ * Compares a call's ending here (`threw` and the error) with the trace's (its errno or
+ * success), for calls whose only result is that.
+ */
+function settle(
+  cx: CallContext,
+  op: TraceOp & { errno: string | null },
+  threw: boolean,
+  err: unknown,
+): void {
+  if (threw) {
+    if (op.errno !== null) failedAs(cx, op, err);
+    else failedHere(cx, op, err);
+  } else if (op.errno !== null) failedAs(cx, op, undefined);
+}
+
 /** A call that succeeded in the trace failed here with `e`. */
 function failedHere(cx: CallContext, op: TraceOp, e: unknown): void {
   cx.diverge(op, `the kernel succeeded, vmspace failed with ${errnoOf(e)}`);
@@ -414,39 +430,39 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
     case "munmap":
     case "mprotect":
     case "madvise": {
-      const failed = op.errno !== null;
+      let threw = false;
+      let err: unknown;
       try {
         if (op.op === "munmap") p.munmap(op.addr, op.length);
         else if (op.op === "mprotect") p.mprotect(op.addr, op.length, op.prot);
         else p.madvise(op.addr, op.length, op.advice);
       } catch (e) {
-        if (failed) failedAs(cx, op, e);
-        else failedHere(cx, op, e);
-        return;
+        threw = true;
+        err = e;
       }
-      if (failed) failedAs(cx, op, undefined);
+      settle(cx, op, threw, err);
       return;
     }
     case "mremap":
       mremapCall(p, op, cx);
       return;
     case "mlock": {
-      const failed = op.errno !== null;
       if (op.syscall === "mlock2" && (op.flags & ~MLOCK_ONFAULT) !== 0) {
         if (op.errno !== "EINVAL") cx.diverge(op, `mlock2 flags ${hex(op.flags)} are unknown here`);
         return;
       }
+      let threw = false;
+      let err: unknown;
       try {
         if (op.syscall === "mlockall") p.mlockall(op.flags);
         else if (op.syscall === "munlockall") p.munlockall();
         else if (op.syscall === "munlock") p.munlock(op.addr, op.length);
         else p.mlock(op.addr, op.length); // mlock2's MLOCK_ONFAULT: populated at once, as mlock
       } catch (e) {
-        if (failed) failedAs(cx, op, e);
-        else failedHere(cx, op, e);
-        return;
+        threw = true;
+        err = e;
       }
-      if (failed) failedAs(cx, op, undefined);
+      settle(cx, op, threw, err);
       return;
     }
     case "brk": {

@@ -885,6 +885,13 @@ function jStr(o: Json, k: string): string {
   return v;
 }
 
+/** A string field that must be one of `allowed`. */
+function jOneOf(o: Json, k: string, allowed: ReadonlySet<string>): string {
+  const v = jStr(o, k);
+  if (!allowed.has(v)) throw new BadLine();
+  return v;
+}
+
 function jStrOrNull(o: Json, k: string): string | null {
   const v = o[k];
   if (v === undefined || v === null) return null;
@@ -980,19 +987,16 @@ function jsonOp(o: Json, line: number): TraceOp {
       };
     case "brk":
       return { op: "brk", ...base, addr: jNum(o, "addr"), result: jNum(o, "result") };
-    case "mlock": {
-      const call = jStr(o, "syscall");
-      if (!LOCK_CALLS.has(call)) throw new BadLine();
+    case "mlock":
       return {
         op: "mlock",
         ...base,
-        syscall: call as MlockOp["syscall"],
+        syscall: jOneOf(o, "syscall", LOCK_CALLS) as MlockOp["syscall"],
         addr: jNum(o, "addr"),
         length: jNum(o, "length"),
         flags: jNum(o, "flags"),
         ...jResult(o),
       };
-    }
     case "fork":
       if (typeof o.share_vm !== "boolean") throw new BadLine();
       return {
@@ -1003,17 +1007,14 @@ function jsonOp(o: Json, line: number): TraceOp {
         shareVm: o.share_vm,
         syscall: jStr(o, "syscall"),
       };
-    case "exit": {
-      const how = jStr(o, "how");
-      if (!EXIT_HOWS.has(how)) throw new BadLine();
+    case "exit":
       return {
         op: "exit",
         ...base,
-        how: how as ExitOp["how"],
+        how: jOneOf(o, "how", EXIT_HOWS) as ExitOp["how"],
         code: jNum(o, "code"),
         finalMapsFile: jStrOrNull(o, "final_maps_file"),
       };
-    }
   }
   throw new BadLine();
 }
