@@ -368,8 +368,11 @@ export class Pmap implements MapPmap {
    */
   #apply(sva: number, eva: number, op: number, keep: number, none: boolean): void {
     if (this.resident === 0) return;
-    const v0 = this.#vpn(sva);
-    const v1 = Math.ceil(eva * this.#perPage);
+    this.#applyPages(this.#vpn(sva), Math.ceil(eva * this.#perPage), op, keep, none);
+  }
+
+  /** {@link #apply} over the pages [v0, v1). */
+  #applyPages(v0: number, v1: number, op: number, keep: number, none: boolean): void {
     if (v1 - v0 > this.#leaves.size * LEAF_PAGES) {
       // Sparse: visit the leaves instead of the range, in address order as the range would.
       for (const [key, leaf] of [...this.#leaves].sort((x, y) => x[0] - y[0])) {
@@ -486,15 +489,12 @@ export class Pmap implements MapPmap {
       this.remove(sva, eva);
       return;
     }
+    if (this.resident === 0) return;
     const keep = ~(PTE_R | PTE_W | PTE_X) | (none ? 0 : protToPte(prot));
-    if (none || this.resident === 0) {
-      this.#apply(sva, eva, OP_PROTECT, keep, none);
-      return;
-    }
     const v0 = this.#vpn(sva);
     const v1 = Math.ceil(eva * this.#perPage);
-    if (v1 - v0 <= TLB_SIZE) {
-      this.#apply(sva, eva, OP_PROTECT, keep, false);
+    if (none || v1 - v0 <= TLB_SIZE) {
+      this.#applyPages(v0, v1, OP_PROTECT, keep, none);
       return;
     }
     // Wider than the TLB (fork write-protects whole entries): rather than test the TLB for
@@ -510,7 +510,7 @@ export class Pmap implements MapPmap {
     }
     this.#tlbPerPage = false;
     try {
-      this.#apply(sva, eva, OP_PROTECT, keep, false);
+      this.#applyPages(v0, v1, OP_PROTECT, keep, false);
     } finally {
       this.#tlbPerPage = true;
     }
