@@ -27,7 +27,14 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { Bench } from "tinybench";
 import { buildFixture, type Fixture, verifyFixture, WORKLOADS, type Workload } from "./map.js";
-import { fmt, runSpaceBenchmarks, type SpaceRow, spaceTable } from "./space.js";
+import {
+  fmt,
+  runSpaceBenchmarks,
+  SPACE_PARTS,
+  type SpacePart,
+  type SpaceRow,
+  spaceTable,
+} from "./space.js";
 
 const FULL_SIZES = [1_000, 10_000, 60_000, 100_000, 1_000_000];
 const QUICK_SIZES = [1_000, 10_000];
@@ -50,6 +57,8 @@ interface Options {
    * their rows as JSON to this path.
    */
   spaceRows: string | null;
+  /** Internal, with spaceRows: the one part of them to run. */
+  spacePart: SpacePart | null;
 }
 
 function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
@@ -60,7 +69,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     return eq < 0 ? "" : hit.slice(eq + 1);
   };
   for (const a of argv)
-    if (!/^--(quick|sizes|time|rounds|json|only|space-rows)(=|$)/.test(a))
+    if (!/^--(quick|sizes|time|rounds|json|only|space-rows|space-part)(=|$)/.test(a))
       throw new Error(`bench: unknown option ${a}`);
   const quick = arg("quick") !== undefined || env.BENCH_QUICK === "1";
   const sizesArg = arg("sizes") ?? env.BENCH_SIZES;
@@ -90,7 +99,15 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     json: arg("json") || null,
     only,
     spaceRows: arg("space-rows") || null,
+    spacePart: spacePartOf(arg("space-part")),
   };
+}
+
+function spacePartOf(v: string | undefined): SpacePart | null {
+  if (v === undefined || v === "") return null;
+  if (!(SPACE_PARTS as readonly string[]).includes(v))
+    throw new Error(`bench: bad space part ${v}`);
+  return v as SpacePart;
 }
 
 /** Collects garbage when node runs with --expose-gc (npm run bench does). */
@@ -508,20 +525,27 @@ function linuxTable(rows: Row[], space: SpaceRow[], lx: LinuxFigures): string {
 }
 
 /**
- * The address-space benchmarks of a full run, in a fresh process: run after the map workloads
- * in the same one, they measured 2-4x slower throughout (a 4 KiB copy, a raw Int32Array load),
- * the million-entry fixture's heap still weighing on the memory system.
+ * The address-space benchmarks, each part (SPACE_PARTS) in a fresh process: run after the map
+ * workloads in the same one, they measured 2-4x slower throughout (a 4 KiB copy, a raw
+ * Int32Array load), the million-entry fixture's heap still weighing on the memory system; and
+ * the TLB rows measured second in a process came out twice as slow as measured first.
  */
 function spaceInChild(quick: boolean, log: (s: string) => void): SpaceRow[] {
   const out = new URL("../space-rows.json", import.meta.url).pathname;
-  const args = ["--expose-gc", process.argv[1], `--space-rows=${out}`];
-  if (quick) args.push("--quick");
-  execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
-  log("space: measured in a fresh process");
-  // A size row's ns is NaN, which JSON writes as null.
-  return JSON.parse(readFileSync(out, "utf8"), (k, v) =>
-    k === "ns" && v === null ? Number.NaN : v,
-  ) as SpaceRow[];
+  const rows: SpaceRow[] = [];
+  for (const part of SPACE_PARTS) {
+    const args = ["--expose-gc", process.argv[1], `--space-rows=${out}`, `--space-part=${part}`];
+    if (quick) args.push("--quick");
+    execFileSync(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
+    // A size row's ns is NaN, which JSON writes as null.
+    rows.push(
+      ...(JSON.parse(readFileSync(out, "utf8"), (k, v) =>
+        k === "ns" && v === null ? Number.NaN : v,
+      ) as SpaceRow[]),
+    );
+  }
+  log("space: each part measured in a fresh process");
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -530,7 +554,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${s}\n`);
   };
   if (opts.spaceRows !== null) {
-    writeFileSync(opts.spaceRows, JSON.stringify(runSpaceBenchmarks(opts.quick, log)));
+    const rows = runSpaceBenchmarks(opts.quick, log, opts.spacePart ?? undefined);
+    writeFileSync(opts.spaceRows, JSON.stringify(rows));
     return;
   }
   const m0 = machineInfo();
@@ -559,12 +584,7 @@ async function main(): Promise<void> {
     stealPct: dt > 0 ? (100 * (s1!.steal - s0!.steal)) / dt : null,
     idlePct: dt > 0 ? (100 * (s1!.idle - s0!.idle)) / dt : null,
   };
-  const spaceRows =
-    opts.only === "map"
-      ? []
-      : opts.only === "space"
-        ? runSpaceBenchmarks(opts.quick, log)
-        : spaceInChild(opts.quick, log);
+  const spaceRows = opts.only === "map" ? [] : spaceInChild(opts.quick, log);
   const m = machineInfo();
   if (opts.only !== "space") process.stdout.write(`\n${report(rows, m, opts, run)}\n`);
   if (spaceRows.length > 0) {
