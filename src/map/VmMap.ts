@@ -400,12 +400,12 @@ export class VmMap {
   get size(): number {
     return this.#size;
   }
-  /** Number of entries. */
   /** Pages of this map's user-wired entries (mlock'ed: Linux's locked_vm), resident or not. */
   get userWiredPages(): number {
     return this.#userWiredPages;
   }
 
+  /** Number of entries. */
   get nentries(): number {
     return this.#tree.count;
   }
