@@ -1232,9 +1232,23 @@ describe("mlockall and munlockall", () => {
   row("mlockall-linux-onfault", () => {
     // sys_mlockall accepts MCL_ONFAULT with MCL_CURRENT and/or MCL_FUTURE; only MCL_ONFAULT
     // alone (or unknown bits, or 0) is EINVAL.
+    // With it the vmas are locked (VM_LOCKONFAULT) but not populated: a page comes in, locked,
+    // at its first access; with MCL_FUTURE, later mappings alike.
     const p = linuxProc();
-    p.mmap(0, 2 * P, LRW, LANON);
-    p.mlockall(L.MCL_CURRENT | L.MCL_ONFAULT);
+    const a = p.mmap(0, 2 * P, LRW, LANON);
+    p.write8(a, 1);
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE | L.MCL_ONFAULT);
+    expect(at(p, a)?.wired).toBe(1);
+    expect(Array.from(p.mincore(a, 2 * P))).toEqual([1, 0]);
+    expect(p.sys.stats().frames.wired).toBe(1); // the resident page was locked at once
+    p.write8(a + P, 2);
+    expect(p.sys.stats().frames.wired).toBe(2);
+    const b = p.mmap(0, 2 * P, LRW, LANON);
+    expect(at(p, b)?.wired).toBe(1);
+    expect(Array.from(p.mincore(b, 2 * P))).toEqual([0, 0]);
+    p.sys.audit();
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE); // without MCL_ONFAULT: populated
+    expect(Array.from(p.mincore(b, 2 * P))).toEqual([1, 1]);
     fails(p, "mlockall", "EINVAL", () => p.mlockall(L.MCL_ONFAULT));
   });
   row("mlockall-linux-eperm-memlock-zero", () => {

@@ -137,6 +137,8 @@ export class LinuxProcess extends Process {
   /** mm->start_brk and mm->brk (bytes; brk may be unaligned, as Linux keeps it). */
   startBrk: number;
   #brk: number;
+  /** mm->def_flags' VM_LOCKONFAULT: mappings made under MCL_FUTURE lock on fault. */
+  #lockOnFault = false;
   /** vm.max_map_count: more map entries than this is ENOMEM. */
   maxMapCount = LINUX_MAX_MAP_COUNT;
 
@@ -310,7 +312,7 @@ export class LinuxProcess extends Process {
       }
     }
     if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
-      this.#lockRange(at, at + size, false, false);
+      this.#lockRange(at, at + size, false, this.#futureLock());
     else if ((flags & L.MAP_POPULATE) !== 0) this.#populate(at, at + size, shared);
     return at;
   }
@@ -420,22 +422,24 @@ export class LinuxProcess extends Process {
    * without faulting (VM_MAP_WIRE_NOFAULT: a vma without access is locked too, as mlock_fixup
    * locks it), then the range is populated in address order with wiring faults, which also
    * wire the pages already resident. A vma without access is not populated
-   * (populate_vma_page_range: -EFAULT): with `stopAtFirst` (mlock) population stops there, or
-   * at a failing fault, and only resident pages are wired past that point (mlock_fixup locks
-   * present pages before population begins); otherwise (mlockall, a locked mmap, brk or move)
-   * failures are skipped (ignore_errors). Returns the marking's KERN_* code and whether
-   * population went through.
+   * (populate_vma_page_range: -EFAULT). `how`: "mlock" stops population there, or at a failing
+   * fault, and only wires resident pages past that point (mlock_fixup locks present pages before
+   * population begins); "all" (mlockall, a locked mmap, brk or move) skips failures
+   * (ignore_errors); "onfault" (VM_LOCKONFAULT: MCL_ONFAULT, a grown stack) populates nothing
+   * and wires the resident pages only, the others wired as they fault in. Returns the marking's
+   * KERN_* code and whether population went through.
    */
   #lockRange(
     start: number,
     end: number,
     holesOk: boolean,
-    stopAtFirst: boolean,
+    how: "mlock" | "all" | "onfault",
   ): { rv: number; populated: boolean } {
     const flags = VM_MAP_WIRE_USER | VM_MAP_WIRE_NOFAULT | (holesOk ? VM_MAP_WIRE_HOLESOK : 0);
     const rv = this.map.wire(start, end, flags);
     if (rv !== KERN_SUCCESS) return { rv, populated: false };
-    let stopped = false;
+    const stopAtFirst = how === "mlock";
+    let stopped = how === "onfault";
     const ps = this._ps;
     for (const e of this.#entriesIn(start, end)) {
       if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
@@ -450,7 +454,12 @@ export class LinuxProcess extends Process {
         if (!this._wireFault(va) && stopAtFirst) stopped = true;
       }
     }
-    return { rv, populated: !stopped };
+    return { rv, populated: how === "onfault" || !stopped };
+  }
+
+  /** How a mapping made now is locked (mm->def_flags: VM_LOCKED, VM_LOCKONFAULT). */
+  #futureLock(): "all" | "onfault" {
+    return this.#lockOnFault ? "onfault" : "all";
   }
 
   /** MAP_POPULATE / MADV_POPULATE_*: fault every page in (write faults for writable ones). */
@@ -848,7 +857,8 @@ export class LinuxProcess extends Process {
     );
     if (rv !== KERN_SUCCESS) return orig;
     this.#brk = addr;
-    if ((this.map.flags & MAP_WIREFUTURE) !== 0) this.#lockRange(oldbrk, newbrk, false, false);
+    if ((this.map.flags & MAP_WIREFUTURE) !== 0)
+      this.#lockRange(oldbrk, newbrk, false, this.#futureLock());
     return addr;
   }
 
@@ -1090,7 +1100,7 @@ export class LinuxProcess extends Process {
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
     for (const p of wired) {
       const at = dst + (p.from - src);
-      this.#lockRange(at, at + (p.to - p.from), false, false);
+      this.#lockRange(at, at + (p.to - p.from), false, "all");
     }
     return dst;
   }
@@ -1159,7 +1169,8 @@ export class LinuxProcess extends Process {
     const rv = this.map.fixed(null, 0, page, grow, above.protection, above.maxProtection, 0);
     if (rv !== KERN_SUCCESS) return false;
     this.#copyAttrs(page, above.start, above.inheritance, above.eflags);
-    if (locked) this.#lockRange(page, above.start, false, false);
+    // expand_downwards populates nothing: the faulting access brings its own page in, locked.
+    if (locked) this.#lockRange(page, above.start, false, "onfault");
     return true;
   }
 
@@ -1263,7 +1274,7 @@ export class LinuxProcess extends Process {
         if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0)
           locked -= (Math.min(end, e.end) - Math.max(start, e.start)) / ps;
     if (locked * ps > this._limits.memlock) throw this._err(sc, "ENOMEM", "RLIMIT_MEMLOCK");
-    const r = this.#lockRange(start, end, false, true);
+    const r = this.#lockRange(start, end, false, "mlock");
     if (r.rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${r.rv}`);
     // __mlock_posix_error_return: population's -EFAULT (a vma without access) is ENOMEM, and
     // the range stays locked.
@@ -1302,11 +1313,19 @@ export class LinuxProcess extends Process {
     const current = (how & L.MCL_CURRENT) !== 0;
     if (current && this.map.size > this._limits.memlock)
       throw this._err(sc, "ENOMEM", "total_vm past RLIMIT_MEMLOCK");
+    const onFault = (how & L.MCL_ONFAULT) !== 0;
     if ((how & L.MCL_FUTURE) !== 0) this.map.modflags(MAP_WIREFUTURE, 0);
     else this.map.modflags(0, MAP_WIREFUTURE);
+    this.#lockOnFault = (how & L.MCL_FUTURE) !== 0 && onFault;
     if (!current) return;
-    const r = this.#lockRange(this.map.min, this.map.max, true, false);
+    const r = this.#lockRange(this.map.min, this.map.max, true, onFault ? "onfault" : "all");
     if (r.rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${r.rv}`);
+  }
+
+  /** munlockall(2): apply_mlockall_flags(0), which clears mm->def_flags too. */
+  override munlockall(): void {
+    super.munlockall();
+    this.#lockOnFault = false;
   }
 
   /**
