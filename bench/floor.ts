@@ -1,0 +1,96 @@
+/**
+ * The floor under the map's lookup (issue 2's scaling goal): the least work a lookup of a
+ * random key can do in JavaScript on this machine, measured at 1,000, 60,000 and 1,000,000 keys.
+ * `npm run bench:floor`.
+ *
+ * The structure is an ideal static B-tree, nothing like a map: keys (a page apart) in one
+ * Float64Array, nodes of 16 keys (two cache lines) laid out as a complete tree whose children
+ * are implicit (node i's are i*17+1 .. i*17+17), no counts, no child array, no entry objects, no
+ * updates, a linear scan per node. A lookup returns the index of the greatest key at or below
+ * the query. Its cost at 1,000,000 keys over its cost at 1,000 is the ratio below which no
+ * lookup structure on this machine goes; the map's lookupEntry does more (a descent through
+ * typed arrays, then the entry object and its fields).
+ */
+
+const B = 16;
+
+interface Tree {
+  keys: Float64Array;
+  levels: number;
+}
+
+/** A complete tree over keys 0, PAGE, 2 PAGE, ... (n of them); padding keys are +Infinity. */
+function build(n: number): Tree {
+  let levels = 1;
+  for (let cap = B; cap < n; cap *= B + 1) levels++;
+  const nodes = ((B + 1) ** levels - 1) / B;
+  const keys = new Float64Array(nodes * B).fill(Number.POSITIVE_INFINITY);
+  let next = 0;
+  const fill = (node: number, depth: number): void => {
+    const b = node * B;
+    if (depth === levels - 1) {
+      for (let j = 0; j < B; j++) keys[b + j] = next < n ? next++ * 4096 : Number.POSITIVE_INFINITY;
+      return;
+    }
+    for (let j = 0; j <= B; j++) {
+      fill(node * (B + 1) + j + 1, depth + 1);
+      // The separator sorts just below the next key: a query equal to it goes right.
+      if (j < B) keys[b + j] = next < n ? next * 4096 - 0.5 : Number.POSITIVE_INFINITY;
+    }
+  };
+  fill(0, 0);
+  return { keys, levels };
+}
+
+/** Index (in `keys`) of the leaf slot just past the greatest key <= k. */
+function lookup(t: Tree, k: number): number {
+  const keys = t.keys;
+  let node = 0;
+  for (let d = 0; d < t.levels - 1; d++) {
+    const b = node * B;
+    let j = 0;
+    while (j < B && keys[b + j] < k) j++;
+    node = node * (B + 1) + j + 1;
+  }
+  const b = node * B;
+  let j = 0;
+  while (j < B && keys[b + j] <= k) j++;
+  return b + j;
+}
+
+function main(): void {
+  const queries = 1 << 20;
+  const rows: [number, number, number][] = [];
+  for (const n of [1000, 60_000, 1_000_000]) {
+    const t = build(n);
+    const q = new Float64Array(queries);
+    let s = 12345;
+    for (let i = 0; i < queries; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      q[i] = (s % n) * 4096 + 100;
+    }
+    // Every query must land on its own key: a broken tree cannot give a fast-looking number.
+    for (let i = 0; i < 1000; i++) {
+      const r = lookup(t, q[i]);
+      if (t.keys[r - 1] !== q[i] - 100) throw new Error(`floor: lookup of ${q[i]} went wrong`);
+    }
+    let best = Number.POSITIVE_INFINITY;
+    let sink = 0;
+    for (let r = 0; r < 7; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < queries; i++) sink += lookup(t, q[i]);
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / queries);
+    }
+    if (sink === 0) throw new Error("floor: nothing looked up");
+    rows.push([n, t.levels, best]);
+  }
+  const base = rows[0][2];
+  process.stdout.write("| keys | levels | ns per lookup (best of 7) | over 1,000 keys |\n");
+  process.stdout.write("|---:|---:|---:|---:|\n");
+  for (const [n, levels, ns] of rows)
+    process.stdout.write(
+      `| ${n.toLocaleString("en")} | ${levels} | ${ns.toFixed(1)} | ${(ns / base).toFixed(2)}x |\n`,
+    );
+}
+
+main();
