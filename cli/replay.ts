@@ -129,7 +129,8 @@ export interface ReplayResult {
   /**
    * Failed calls whose failure may come from what the log does not show (the descriptor of a
    * file mmap: EBADF, EACCES, ENODEV; the address argument strace leaves out of an mremap with
-   * MREMAP_DONTUNMAP but not MREMAP_FIXED: EINVAL): not replayed, and not divergences.
+   * MREMAP_DONTUNMAP but not MREMAP_FIXED, and a pkey_mprotect's key, whose pkey_alloc is not a
+   * memory call: EINVAL): not replayed, and not divergences.
    */
   unverifiable: string[];
   /** --predict: kernel addresses reproduced of those the policy chose. */
@@ -430,6 +431,15 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
     case "munmap":
     case "mprotect":
     case "madvise": {
+      if (
+        op.op === "mprotect" &&
+        op.pkey !== undefined &&
+        op.pkey !== -1 &&
+        op.errno === "EINVAL"
+      ) {
+        cx.unverifiable(op, "EINVAL: may come from the key, whose allocation the log leaves out");
+        return;
+      }
       let threw = false;
       let err: unknown;
       try {

@@ -13,8 +13,9 @@
  *                            of the same pid; text is concatenated, so arguments split anywhere)
  *      - a signal            `--- SIGCHLD {...} ---` (skipped)
  *      - an end of process   `+++ exited with 0 +++`, `+++ killed by SIGKILL (core dumped) +++`
- *    Calls of interest are mmap, munmap, mprotect, madvise, mremap, brk, mlock/mlock2/munlock/
- *    mlockall/munlockall, execve/execveat, clone/clone3/fork/vfork, exit and exit_group; every other call is counted by name in
+ *    Calls of interest are mmap, munmap, mprotect, pkey_mprotect (an mprotect op with its key),
+ *    madvise, mremap, brk, mlock/mlock2/munlock/mlockall/munlockall, execve/execveat,
+ *    clone/clone3/fork/vfork, exit and exit_group; every other call is counted by name in
  *    `unknown`. A line that cannot be read (garbage, a truncated call, a bad number, a symbolic
  *    name missing from Linux's table) goes to `malformed` and parsing goes on.
  * 2. ops.jsonl, the recorder's own rendering of the same calls (one JSON object a line).
@@ -125,6 +126,11 @@ export interface MprotectOp extends OpCommon {
   addr: number;
   length: number;
   prot: number;
+  /**
+   * The protection key of a pkey_mprotect (absent for mprotect). Keys are not in
+   * /proc/PID/maps, so a pkey_mprotect is replayed as the mprotect it also is.
+   */
+  pkey?: number;
   result: number;
   errno: string | null;
 }
@@ -447,6 +453,7 @@ const MEMORY_CALLS = new Set([
   "mmap",
   "munmap",
   "mprotect",
+  "pkey_mprotect",
   "madvise",
   "mremap",
   "brk",
@@ -523,15 +530,19 @@ function callOp(c: CallText, pid: number, line: number): Draft | null {
       arity(c, 2);
       return { op: "munmap", ...base, addr: num(a[0]), length: num(a[1]), ...result(c) };
     case "mprotect":
-      arity(c, 3);
+    case "pkey_mprotect": {
+      const pk = c.name === "pkey_mprotect";
+      arity(c, pk ? 4 : 3);
       return {
         op: "mprotect",
         ...base,
         addr: num(a[0]),
         length: num(a[1]),
         prot: flags(a[2], "PROT_"),
+        ...(pk ? { pkey: num(a[3]) } : {}),
         ...result(c),
       };
+    }
     case "madvise":
       arity(c, 3);
       return {

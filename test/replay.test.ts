@@ -197,6 +197,45 @@ describe("vmspace replay --predict with threads", () => {
   });
 });
 
+describe("vmspace replay of pkey_mprotect", () => {
+  // Protection keys are not in /proc/PID/maps: pkey_mprotect is replayed as the mprotect it also
+  // is. An EINVAL with a key may come from the key's allocation (pkey_alloc is not a memory
+  // call, so not in the log): not replayed.
+  const snapshot = readFileSync(
+    join(ROOT, "traces", "py_alloc", "maps", "5064.exec0.maps"),
+    "utf8",
+  );
+  const lines = [
+    '7 00:00:00.000001 execve("/usr/bin/env", ["env", "prog"], 0x7ffc0 /* 1 var */) = 0',
+    '7 00:00:00.000002 execve("/usr/bin/prog", ["prog"], 0x7ffc0 /* 1 var */) = 0 (DELAYED)',
+    "7 00:00:00.000003 mmap(0x100000000, 16384, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = 0x100000000",
+    "7 00:00:00.000004 pkey_mprotect(0x100001000, 4096, PROT_READ|PROT_EXEC, 1) = 0",
+    "7 00:00:00.000005 pkey_mprotect(0x100002000, 4096, PROT_READ, 5) = -1 EINVAL (Invalid argument)",
+  ];
+  const tr = parseStrace(`${lines.join("\n")}\n`, ["maps/7.exec0.maps"]);
+  it("parses as mprotect ops with their keys", () => {
+    expect(tr.malformed).toEqual([]);
+    const ops = tr.ops.filter((o) => o.op === "mprotect");
+    expect(ops.map((o) => (o.op === "mprotect" ? [o.prot, o.pkey, o.errno] : null))).toEqual([
+      [5, 1, null],
+      [1, 5, "EINVAL"],
+    ]);
+  });
+  it("changes the protection, and leaves a keyed EINVAL unreplayed", () => {
+    const res = replay(tr.ops, { readMaps: () => snapshot });
+    expect(res.divergences).toEqual([]);
+    expect(res.unverifiable).toEqual([
+      "line 5 (mprotect, pid 7, as2): EINVAL: may come from the key, whose allocation the log leaves out",
+    ]);
+    const maps = res.spaces[0]?.maps.filter((m) => m.start >= 0x100000000 && m.end <= 0x100004000);
+    expect(maps?.map((m) => [m.start - 0x100000000, m.prot])).toEqual([
+      [0, 3],
+      [0x1000, 5],
+      [0x2000, 3],
+    ]);
+  });
+});
+
 describe("vmspace replay output formats (golden)", () => {
   it("linux", () =>
     golden("sh_pipeline.linux.out", run([join("traces", "sh_pipeline"), "--check"]).out));
