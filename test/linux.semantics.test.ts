@@ -444,3 +444,46 @@ it("linux: a store that faults on a later page has copied the earlier private pa
   expect(p.read8(priv)).toBe(1);
   sys.audit();
 });
+
+it("linux: locked_vm counts locked vmas, resident or not; a locked vma's pages come in locked; fork drops the lock", () => {
+  const sys = new VmSystem({ personality: "linux", physicalMemory: 8 << 20 });
+  const p = sys.createProcess() as LinuxProcess;
+  p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 16 * PS, hard: 16 * PS });
+  // Under MCL_FUTURE a PROT_NONE mapping is locked (VM_LOCKED from mm->def_flags) though
+  // nothing can be populated: its 12 pages count against RLIMIT_MEMLOCK all the same.
+  p.mlockall(L.MCL_FUTURE);
+  const a = p.mmap(0, 12 * PS, L.PROT_NONE, ANON);
+  expect(p.map.userWiredPages).toBe(12);
+  expect(sys.stats().frames.wired).toBe(0);
+  expect(errno(() => p.mmap(0, 8 * PS, RW, ANON))).toBe("EAGAIN"); // 12 + 8 > 16
+  p.munlockall();
+  const b = p.mmap(0, 8 * PS, RW, ANON); // not locked: no MCL_FUTURE any more
+  expect(p.map.userWiredPages).toBe(0);
+  // mlock counts what the range adds to locked_vm; PROT_NONE or not, 12 + 8 pages pass 16.
+  p.mlock(b, 8 * PS);
+  expect(errno(() => p.mlock(a, 12 * PS))).toBe("ENOMEM"); // RLIMIT_MEMLOCK: nothing locked
+  expect(p.map.userWiredPages).toBe(8);
+  p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 64 * PS, hard: 64 * PS });
+  expect(errno(() => p.mlock(a, 12 * PS))).toBe("ENOMEM"); // population: the range stays locked
+  expect(p.map.userWiredPages).toBe(20);
+  // Made accessible, the locked vma's pages fault in locked, one by one.
+  p.mprotect(a, 12 * PS, RW);
+  p.write8(a + 3 * PS, 1);
+  expect(sys.stats().frames.wired).toBe(9);
+  expect(Array.from(p.mincore(a, 4 * PS))).toEqual([0, 0, 0, 1]);
+  sys.audit();
+  // fork: the child's vmas are not locked (dup_mmap clears VM_LOCKED), its pages not wired.
+  const c = p.fork();
+  expect(c.map.userWiredPages).toBe(0);
+  expect(c.read8(a + 3 * PS)).toBe(1);
+  c.write8(a, 2);
+  expect(sys.stats().frames.wired).toBe(9);
+  sys.audit();
+  c.exit();
+  p.munlock(a, 12 * PS);
+  p.munlock(b, 8 * PS);
+  expect(sys.stats().frames.wired).toBe(0);
+  sys.audit();
+  p.exit();
+  expect(sys.stats().frames.free).toBe(sys.stats().frames.total);
+});
