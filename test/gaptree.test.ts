@@ -143,7 +143,11 @@ function run(
     } else if (checkNow) {
       const low = Math.min(op.a, op.b);
       const high = Math.max(op.a, op.b);
-      expect(t.lookup(op.a)).toBe(naive.lookup(es, op.a));
+      const want = naive.lookup(es, op.a);
+      expect(t.lookup(op.a)).toBe(want);
+      // The same entry, and whether it contains the address, read from the leaf when it can.
+      expect(t.lookupWithEnd(op.a)).toBe(want);
+      expect(t.found).toBe(want !== null && op.a < want.end);
       if (op.len > 0 && low < MAX && op.len <= MAX - low)
         expect(t.findGap(low, op.len, MAX)).toBe(naive.findGap(es, low, op.len));
       expect(t.findGapTopDown(low, high, op.len, MIN, MAX)).toBe(

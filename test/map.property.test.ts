@@ -1126,9 +1126,50 @@ function replay(cfg: Cfg, ops: readonly Op[]): void {
     try {
       auditMap(map);
       compare(model, map, ident);
+      checkLookups(model, map, i);
     } catch (e) {
       fail(e instanceof Error ? e.message : String(e));
     }
+  }
+}
+
+/**
+ * lookupEntry against the model, at a few addresses (spread by a multiplicative hash over the
+ * map and just outside it) and at entry bounds: `found` iff the page is mapped, the entry
+ * containing the address, or else the closest entry below it (null when there is none).
+ */
+function checkLookups(model: Model, map: VmMap, step: number): void {
+  const span = model.max - model.min;
+  const addrs: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    const h = Math.imul(step * 3 + k + 1, 0x9e3779b1) >>> 0;
+    addrs.push(model.min - PS + (h % (span + 2 * PS)));
+  }
+  // Every entry's bounds too: the one the last operation left as the map's hint among them.
+  let n = 0;
+  for (const e of map.entries()) {
+    if (n++ === 24) break;
+    addrs.push(e.start, e.end, e.end - 1);
+  }
+  for (const a of addrs) {
+    const r = map.lookupEntry(a);
+    const pageA = a - (((a % PS) + PS) % PS);
+    const mapped = model.page(pageA) !== null;
+    if (r.found !== mapped) throw new Error(`lookupEntry(${hx(a)}).found is ${r.found}`);
+    const e = r.entry;
+    if (mapped) {
+      if (e === null || a < e.start || a >= e.end)
+        throw new Error(`lookupEntry(${hx(a)}) found an entry that does not contain it`);
+      continue;
+    }
+    let below = pageA - PS;
+    while (below >= model.min && model.page(below) === null) below -= PS;
+    if (below < model.min) {
+      if (e !== null) throw new Error(`lookupEntry(${hx(a)}) has a predecessor; none is mapped`);
+    } else if (e === null || e.end !== below + PS)
+      throw new Error(
+        `lookupEntry(${hx(a)}): predecessor ends at ${hx(e?.end ?? Number.NaN)}, want ${hx(below + PS)}`,
+      );
   }
 }
 

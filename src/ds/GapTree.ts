@@ -801,6 +801,41 @@ export class GapTree<N extends GapNode<N>> {
 
   /** The entry containing `addr`, else the greatest entry below it, else null. */
   lookup(addr: number): N | null {
+    const slot = this.#slotAt(addr);
+    return slot < 0 ? null : this.#leaves.ents[slot];
+  }
+
+  /**
+   * After {@link lookupWithEnd}: whether the entry it returned contains the address.
+   */
+  found = false;
+
+  /**
+   * {@link lookup}, also telling (in {@link found}) whether the entry contains `addr`, read from
+   * the leaf when the entry's successor shares it (the successor's start less its gap is the
+   * entry's end), so that the entry itself is not read: at a million entries, reading it costs
+   * two dependent cache misses (the object, then its boxed end).
+   */
+  lookupWithEnd(addr: number): N | null {
+    const slot = this.#slotAt(addr);
+    if (slot < 0) {
+      this.found = false;
+      return null;
+    }
+    const L = this.#leaves;
+    const c = L.c;
+    const x = (slot / c) | 0;
+    const i = slot - x * c;
+    const e = L.ents[slot]!;
+    if (i + 1 < L.n[x]) {
+      const j = L.w * x + i + 1;
+      this.found = addr < L.f[j] - L.f[j + c];
+    } else this.found = addr < e.end;
+    return e;
+  }
+
+  /** Index in the leaves' entry slots of lookup's answer, or -1. */
+  #slotAt(addr: number): number {
     let x = this.#root;
     if (!this.#rootIsLeaf) {
       const I = this.#inner;
@@ -834,7 +869,7 @@ export class GapTree<N extends GapNode<N>> {
       if (f[b + m] <= addr) lo = m;
       else hi = m - 1;
     }
-    return hi < 0 || f[b] > addr ? null : L.ents[L.c * x + lo];
+    return hi < 0 || f[b] > addr ? -1 : L.c * x + lo;
   }
 
   /**
