@@ -445,7 +445,7 @@ it("linux: a store that faults on a later page has copied the earlier private pa
   sys.audit();
 });
 
-it("linux: locked_vm counts locked vmas, resident or not; a locked vma's pages come in locked; fork drops the lock", () => {
+it("linux: locked_vm counts locked vmas, resident or not; their pages come in locked, at once when made writable; fork drops the lock", () => {
   const sys = new VmSystem({ personality: "linux", physicalMemory: 8 << 20 });
   const p = sys.createProcess() as LinuxProcess;
   p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 16 * PS, hard: 16 * PS });
@@ -466,18 +466,23 @@ it("linux: locked_vm counts locked vmas, resident or not; a locked vma's pages c
   p.setrlimit(L.RLIMIT_MEMLOCK, { soft: 64 * PS, hard: 64 * PS });
   expect(errno(() => p.mlock(a, 12 * PS))).toBe("ENOMEM"); // population: the range stays locked
   expect(p.map.userWiredPages).toBe(20);
-  // Made accessible, the locked vma's pages fault in locked, one by one.
-  p.mprotect(a, 12 * PS, RW);
-  p.write8(a + 3 * PS, 1);
+  // Made readable, the locked vma's pages fault in locked, one by one; made writable (a
+  // private locked vma), it is populated at once (mprotect_fixup), as Linux 6.18 did here.
+  p.mprotect(a, 12 * PS, L.PROT_READ);
+  expect(p.read8(a + 3 * PS)).toBe(0);
   expect(sys.stats().frames.wired).toBe(9);
   expect(Array.from(p.mincore(a, 4 * PS))).toEqual([0, 0, 0, 1]);
+  p.mprotect(a, 12 * PS, RW);
+  expect(sys.stats().frames.wired).toBe(20);
+  expect(Array.from(p.mincore(a, 4 * PS))).toEqual([1, 1, 1, 1]);
+  p.write8(a + 3 * PS, 1);
   sys.audit();
   // fork: the child's vmas are not locked (dup_mmap clears VM_LOCKED), its pages not wired.
   const c = p.fork();
   expect(c.map.userWiredPages).toBe(0);
   expect(c.read8(a + 3 * PS)).toBe(1);
   c.write8(a, 2);
-  expect(sys.stats().frames.wired).toBe(9);
+  expect(sys.stats().frames.wired).toBe(20);
   sys.audit();
   c.exit();
   p.munlock(a, 12 * PS);

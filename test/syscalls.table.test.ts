@@ -631,6 +631,31 @@ describe("mprotect", () => {
     expect(at(p, FB_FIXED)?.prot).toBe(F.PROT_READ);
     expect(at(p, FB_FIXED + P)?.prot).toBe(FRW);
   });
+  row("mprotect-linux-populates-locked-private", () => {
+    // mprotect_fixup: a private VM_LOCKED vma becoming writable is populated (copy on write
+    // broken, pages locked); not one made only readable, not VM_LOCKONFAULT, not a shared one.
+    // The same sequence on Linux 6.18 gave these mincore vectors.
+    const p = linuxProc({}, true);
+    const resident = (a: number) => Array.from(p.mincore(a, 4 * P));
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE);
+    const a = p.mmap(0, 4 * P, L.PROT_NONE, LANON);
+    p.mprotect(a, 4 * P, L.PROT_READ);
+    expect(resident(a)).toEqual([0, 0, 0, 0]);
+    p.mprotect(a, 4 * P, LRW);
+    expect(resident(a)).toEqual([1, 1, 1, 1]);
+    p.munlockall();
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE | L.MCL_ONFAULT);
+    const b = p.mmap(0, 4 * P, L.PROT_NONE, LANON);
+    p.mprotect(b, 4 * P, LRW);
+    expect(resident(b)).toEqual([0, 0, 0, 0]);
+    p.munlockall();
+    p.mlockall(L.MCL_CURRENT | L.MCL_FUTURE);
+    const d = p.mmap(0, 4 * P, L.PROT_NONE, L.MAP_SHARED | L.MAP_ANONYMOUS);
+    p.mprotect(d, 4 * P, LRW);
+    expect(resident(d)).toEqual([0, 0, 0, 0]);
+    expect(at(p, a)?.wired).toBe(1);
+    p.sys.audit();
+  });
   row("mprotect-linux-einval-unaligned", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);

@@ -36,6 +36,12 @@ export const MAP_ENTRY_SPLIT_BOUNDARY_SHIFT = 20;
  * the entry's inheritance says NONE and this bit remembers the wipe for a later MADV_DOFORK.
  */
 export const MAP_ENTRY_WIPE_HELD = 0x00400000;
+/**
+ * Not FreeBSD's: the Linux personality's VM_LOCKONFAULT, a qualifier of USER_WIRED (the vma is
+ * locked, its pages are not populated but locked as they fault in). The map clears it
+ * wherever it clears USER_WIRED; it is never set without USER_WIRED.
+ */
+export const MAP_ENTRY_LOCK_ONFAULT = 0x00800000;
 
 /** An entry with any of these never absorbs its predecessor. */
 export const MAP_ENTRY_NOMERGE_MASK =

@@ -69,6 +69,7 @@ import {
   MAP_ENTRY_GUARD,
   MAP_ENTRY_IN_TRANSITION,
   MAP_ENTRY_IS_SUB_MAP,
+  MAP_ENTRY_LOCK_ONFAULT,
   MAP_ENTRY_NEEDS_COPY,
   MAP_ENTRY_NOCOREDUMP,
   MAP_ENTRY_NOFAULT,
@@ -1801,7 +1802,7 @@ export class VmMap {
         this.#clipEnd(e, end);
         if (!user || (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
           if (user) {
-            e.eflags &= ~MAP_ENTRY_USER_WIRED;
+            e.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT);
             this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
             this.#userWiredPages -= (e.end - e.start) / this.pageSize;
           }
@@ -1870,7 +1871,7 @@ export class VmMap {
       this.#userWiredPages -= (e.end - e.start) / this.pageSize;
     }
     e.wiredCount = 0;
-    e.eflags &= ~MAP_ENTRY_USER_WIRED;
+    e.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT);
   }
 
   // ---------------------------------------------------------------- stacks
@@ -2234,9 +2235,15 @@ export class VmMap {
           e.object!.flags &= ~OBJ_ONEMAPPING;
           n.object = e.object;
           n.offset = e.offset;
-          n.eflags = e.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION);
+          n.eflags =
+            e.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT | MAP_ENTRY_IN_TRANSITION);
         } else if (inh === VM_INHERIT_COPY) {
-          n.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WRITECNT);
+          n.eflags &= ~(
+            MAP_ENTRY_USER_WIRED |
+            MAP_ENTRY_LOCK_ONFAULT |
+            MAP_ENTRY_IN_TRANSITION |
+            MAP_ENTRY_WRITECNT
+          );
           n.object = null;
           if ((e.eflags & MAP_ENTRY_GUARD) === 0) {
             if (e.wiredCount === 0 || (e.protection & VM_PROT_WRITE) === 0) {
@@ -2275,6 +2282,7 @@ export class VmMap {
             e.eflags &
             ~(
               MAP_ENTRY_USER_WIRED |
+              MAP_ENTRY_LOCK_ONFAULT |
               MAP_ENTRY_IN_TRANSITION |
               MAP_ENTRY_WRITECNT |
               MAP_ENTRY_VN_EXEC |
@@ -2362,6 +2370,8 @@ export class VmMap {
       if (e.wiredCount < 0) panic(who, `negative wire count at ${e.start}`);
       if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0 && e.wiredCount < 1)
         panic(who, `USER_WIRED without a wiring at ${e.start}`);
+      if ((e.eflags & (MAP_ENTRY_LOCK_ONFAULT | MAP_ENTRY_USER_WIRED)) === MAP_ENTRY_LOCK_ONFAULT)
+        panic(who, `LOCK_ONFAULT without USER_WIRED at ${e.start}`);
       if (e.object !== null && e.object.isDead)
         panic(who, `entry names a dead object at ${e.start}`);
       if (e.object !== null && e.object.refCount < 1)

@@ -32,6 +32,7 @@ import {
   MAP_COPY_ON_WRITE,
   MAP_ENTRY_COW,
   MAP_ENTRY_GROWS_DOWN,
+  MAP_ENTRY_LOCK_ONFAULT,
   MAP_ENTRY_USER_WIRED,
   MAP_ENTRY_WIPE_HELD,
   MAP_INHERIT_SHARE,
@@ -425,21 +426,24 @@ export class LinuxProcess extends Process {
    * (populate_vma_page_range: -EFAULT). `how`: "mlock" stops population there, or at a failing
    * fault, and only wires resident pages past that point (mlock_fixup locks present pages before
    * population begins); "all" (mlockall, a locked mmap, brk or move) skips failures
-   * (ignore_errors); "onfault" (VM_LOCKONFAULT: MCL_ONFAULT, a grown stack) populates nothing
-   * and wires the resident pages only, the others wired as they fault in. Returns the marking's
-   * KERN_* code and whether population went through.
+   * (ignore_errors); "onfault" (VM_LOCKONFAULT: MCL_ONFAULT) populates nothing and wires the
+   * resident pages only, the others wired as they fault in; "grown" (a locked stack grown down:
+   * expand_downwards populates nothing, the faulting access brings its page in) is "onfault"
+   * without the flag. Returns the marking's KERN_* code and whether population went through.
    */
   #lockRange(
     start: number,
     end: number,
     holesOk: boolean,
-    how: "mlock" | "all" | "onfault",
+    how: "mlock" | "all" | "onfault" | "grown",
   ): { rv: number; populated: boolean } {
     const flags = VM_MAP_WIRE_USER | VM_MAP_WIRE_NOFAULT | (holesOk ? VM_MAP_WIRE_HOLESOK : 0);
     const rv = this.map.wire(start, end, flags);
     if (rv !== KERN_SUCCESS) return { rv, populated: false };
+    this.#markLockOnFault(start, end, how === "onfault");
     const stopAtFirst = how === "mlock";
-    let stopped = how === "onfault";
+    const lazy = how === "onfault" || how === "grown";
+    let stopped = lazy;
     const ps = this._ps;
     for (const e of this.#entriesIn(start, end)) {
       if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
@@ -454,7 +458,28 @@ export class LinuxProcess extends Process {
         if (!this._wireFault(va) && stopAtFirst) stopped = true;
       }
     }
-    return { rv, populated: how === "onfault" || !stopped };
+    return { rv, populated: lazy || !stopped };
+  }
+
+  /**
+   * VM_LOCKONFAULT on the locked vmas of [start, end), or off: mlock and mlockall set the
+   * vmas' lock flags anew (mlock_fixup, apply_mlockall_flags).
+   */
+  #markLockOnFault(start: number, end: number, on: boolean): void {
+    const inRange = [...this.#entriesIn(start, end)].filter(
+      (e) =>
+        (e.eflags & MAP_ENTRY_USER_WIRED) !== 0 &&
+        ((e.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0) !== on,
+    );
+    if (inRange.length === 0) return;
+    this.map.lock();
+    for (const e of inRange) {
+      this.map.clipStart(e, Math.max(start, e.start));
+      this.map.clipEnd(e, Math.min(end, e.end));
+      e.eflags = on ? e.eflags | MAP_ENTRY_LOCK_ONFAULT : e.eflags & ~MAP_ENTRY_LOCK_ONFAULT;
+    }
+    for (const e of inRange) if (e.end > e.start && e.leaf >= 0) this.map.simplifyEntry(e);
+    this.map.unlock();
   }
 
   /** How a mapping made now is locked (mm->def_flags: VM_LOCKED, VM_LOCKONFAULT). */
@@ -561,13 +586,31 @@ export class LinuxProcess extends Process {
     for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
       if (e.start > at) break;
       if ((p & ~e.maxProtection) !== 0) {
-        this.#protect(start, at, p);
+        this.#protectAndPopulate(start, at, p);
         throw this._err(sc, "EACCES", "beyond the mapping's VM_MAY* bits");
       }
       at = Math.min(end, e.end);
     }
-    this.#protect(start, at, p);
+    this.#protectAndPopulate(start, at, p);
     if (at < end) throw this._err(sc, "ENOMEM", "hole in range");
+  }
+
+  /**
+   * #protect, then mprotect_fixup's populate: a private locked vma that becomes writable has its
+   * pages faulted in for write (copy on write broken, locked) unless it is locked on fault.
+   */
+  #protectAndPopulate(start: number, end: number, prot: VmProt): void {
+    const fill: [number, number][] = [];
+    if ((prot & VM_PROT_WRITE) !== 0)
+      for (const e of this.#entriesIn(start, end))
+        if (
+          (e.eflags & (MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT)) === MAP_ENTRY_USER_WIRED &&
+          (e.protection & VM_PROT_WRITE) === 0 &&
+          !this.#isShared(e)
+        )
+          fill.push([Math.max(start, e.start), Math.min(end, e.end)]);
+    this.#protect(start, end, prot);
+    for (const [s, t] of fill) for (let va = s; va < t; va += this._ps) this._wireFault(va);
   }
 
   #protect(start: number, end: number, prot: VmProt): void {
@@ -1100,7 +1143,8 @@ export class LinuxProcess extends Process {
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
     for (const p of wired) {
       const at = dst + (p.from - src);
-      this.#lockRange(at, at + (p.to - p.from), false, "all");
+      const onFault = (p.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0;
+      this.#lockRange(at, at + (p.to - p.from), false, onFault ? "onfault" : "all");
     }
     return dst;
   }
@@ -1170,7 +1214,13 @@ export class LinuxProcess extends Process {
     if (rv !== KERN_SUCCESS) return false;
     this.#copyAttrs(page, above.start, above.inheritance, above.eflags);
     // expand_downwards populates nothing: the faulting access brings its own page in, locked.
-    if (locked) this.#lockRange(page, above.start, false, "onfault");
+    if (locked)
+      this.#lockRange(
+        page,
+        above.start,
+        false,
+        (above.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0 ? "onfault" : "grown",
+      );
     return true;
   }
 
