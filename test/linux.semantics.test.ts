@@ -1,8 +1,10 @@
 /**
- * Two Linux rules found by the Linux-vs-model property run: on x86 a PROT_WRITE-only or
- * PROT_EXEC-only page can be read (access_error; the page tables cannot say write-only), where
- * FreeBSD's vm_map_lookup refuses the read; and a MAP_SHARED file mapping is shared with a fork
- * child (dup_mmap copies no VM_SHARED vma's pages), also after mremap grows it in place.
+ * Linux rules, one scenario each, most of them found by the Linux-vs-model property run, the
+ * system-call fuzz or a replayed trace. The first two: on x86 a PROT_WRITE-only or PROT_EXEC-only
+ * page can be read (access_error; the page tables cannot say write-only), where FreeBSD's
+ * vm_map_lookup refuses the read; and a MAP_SHARED file mapping is shared with a fork child
+ * (dup_mmap copies no VM_SHARED vma's pages), also after mremap grows it in place. Each test's
+ * name says its rule.
  */
 
 import { expect, it } from "vitest";
