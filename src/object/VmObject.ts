@@ -121,6 +121,12 @@ export class VmObject {
   backingObjectOffset = 0;
   /** Objects whose backing object this is (object lock). */
   readonly shadows = new Set<VmObject>();
+  /**
+   * shadows.size, kept beside the object's other counts: the Set is an object of its own, and
+   * vm_object_deallocate asks for its size on every reference dropped (a cache miss per call
+   * with many objects).
+   */
+  #nshadows = 0;
   /** Resident pages: page index -> frame (object lock). */
   readonly pages = new PageIndex();
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
@@ -253,7 +259,19 @@ export class VmObject {
     return (this.flags & OBJ_DEAD) !== 0;
   }
   get shadowCount(): number {
-    return this.shadows.size;
+    return this.#nshadows;
+  }
+
+  /** Links `shadow` under this backing object. */
+  #addShadow(shadow: VmObject): void {
+    this.shadows.add(shadow);
+    this.#nshadows = this.shadows.size;
+  }
+
+  /** Unlinks `shadow` from this backing object. */
+  #removeShadow(shadow: VmObject): void {
+    this.shadows.delete(shadow);
+    this.#nshadows = this.shadows.size;
   }
   /** Number of resident pages. */
   get residentCount(): number {
@@ -308,8 +326,8 @@ export class VmObject {
         if (obj.refCount === 1 && obj.isAnon) {
           // Shared anonymous memory (OBJ_SHM) never does: unmapping part of it must not free
           // its pages or shrink it (a sharer, or the same mapping grown back, sees them).
-          if (obj.shadows.size === 0 && (obj.flags & OBJ_SHM) === 0) obj.flags |= OBJ_ONEMAPPING;
-          else if (obj.shadows.size === 1) {
+          if (obj.#nshadows === 0 && (obj.flags & OBJ_SHM) === 0) obj.flags |= OBJ_ONEMAPPING;
+          else if (obj.#nshadows === 1) {
             const [shadow] = obj.shadows;
             if (shadow.isAnon) shadow.collapse();
           }
@@ -331,7 +349,7 @@ export class VmObject {
     this.removePages(0, Number.MAX_SAFE_INTEGER);
     this.swap = null;
     if (this.backingObject !== null) {
-      this.backingObject.shadows.delete(this);
+      this.backingObject.#removeShadow(this);
       this.backingObject = null;
     }
     this.flags |= OBJ_DEAD;
@@ -523,7 +541,7 @@ export class VmObject {
     const s = VmObject.allocateAnon(ctx, Math.ceil(length / ps));
     s.backingObject = this;
     s.backingObjectOffset = offset;
-    this.shadows.add(s);
+    this.#addShadow(s);
     if (this.isAnon) this.flags &= ~OBJ_ONEMAPPING;
     if (shared) {
       s.refCount++;
@@ -564,11 +582,11 @@ export class VmObject {
         this.backingObject = bb;
         this.backingObjectOffset += b.backingObjectOffset;
         if (bb !== null) {
-          bb.shadows.delete(b);
-          bb.shadows.add(this);
+          bb.#removeShadow(b);
+          bb.#addShadow(this);
           b.backingObject = null;
         }
-        b.shadows.delete(this);
+        b.#removeShadow(this);
         b.refCount = 0;
         b.#terminate();
         ctx.stats.collapses++;
@@ -588,9 +606,9 @@ export class VmObject {
       this.backingObjectOffset += b.backingObjectOffset;
       if (bb !== null) {
         bb.reference();
-        bb.shadows.add(this);
+        bb.#addShadow(this);
       }
-      b.shadows.delete(this);
+      b.#removeShadow(this);
       ctx.stats.bypasses++;
       ctx.onEvent?.("bypass", this);
       b.deallocate();
@@ -616,7 +634,7 @@ export class VmObject {
       n.backingObject = this.backingObject;
       n.backingObjectOffset = this.backingObjectOffset + offset;
       this.backingObject.reference();
-      this.backingObject.shadows.add(n);
+      this.backingObject.#addShadow(n);
     }
     ctx.stats.splits++;
     ctx.onEvent?.("split", n);
@@ -687,6 +705,8 @@ export class VmObject {
     const fn = "vm_object_check";
     if (this.isDead) panic(fn, `object ${this.id} is dead but still referenced`);
     if (this.refCount < 1) panic(fn, `object ${this.id} has ${this.refCount} references`);
+    if (this.#nshadows !== this.shadows.size)
+      panic(fn, `object ${this.id}: shadow count ${this.#nshadows}, ${this.shadows.size} shadows`);
     if (this.shadows.size > this.refCount)
       panic(fn, `object ${this.id}: ${this.shadows.size} shadows hold only ${this.refCount} refs`);
     const b = this.backingObject;
