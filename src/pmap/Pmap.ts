@@ -52,6 +52,8 @@ const TLB_MASK = TLB_SIZE - 1;
 /** Range operations of #apply. */
 const OP_REMOVE = 0;
 const OP_PROTECT = 1;
+/** OP_PROTECT without testing the TLB page by page: the caller swept the TLB's tags. */
+const OP_PROTECT_SWEPT = 4;
 const OP_WIRE = 2;
 const OP_UNWIRE = 3;
 
@@ -218,8 +220,6 @@ export class Pmap implements MapPmap {
   readonly tlbRd = new Float64Array(TLB_SIZE).fill(-1);
   readonly tlbWr = new Float64Array(TLB_SIZE).fill(-1);
   #destroyed = false;
-  /** Whether #protectLeaf tests the TLB page by page (a wide protect sweeps it instead). */
-  #tlbPerPage = true;
   /** Scratch for protect: pages whose TLB slots a wide protect invalidates. */
   readonly #doomed = new Float64Array(TLB_SIZE);
 
@@ -409,8 +409,8 @@ export class Pmap implements MapPmap {
     keep: number,
     none: boolean,
   ): void {
-    if (op === OP_PROTECT) {
-      this.#protectLeaf(leaf, base, from, to, keep, none);
+    if (op === OP_PROTECT || op === OP_PROTECT_SWEPT) {
+      this.#protectLeaf(leaf, base, from, to, keep, none, op === OP_PROTECT);
       return;
     }
     for (let v = from; v < to; v++) {
@@ -435,6 +435,7 @@ export class Pmap implements MapPmap {
    * The hot loop of pmap_protect (fork write-protects every page of a copied entry here):
    * PTE bits outside `keep` go; a PTE losing write access after a write records PG_DIRTY on its
    * page first. With `none` an unwired translation is removed; a wired one keeps its frame.
+   * With `perPage` a changed PTE's TLB slot is invalidated here (else the caller swept the TLB).
    */
   #protectLeaf(
     leaf: Int32Array,
@@ -443,10 +444,10 @@ export class Pmap implements MapPmap {
     to: number,
     keep: number,
     none: boolean,
+    perPage: boolean,
   ): void {
     const flags = this.mem.flags;
     const tag = this.tlbTag;
-    const perPage = this.#tlbPerPage;
     for (let i = from - base, n = to - base; i < n; i++) {
       const pte = leaf[i];
       if (none && pte !== 0 && (pte & PTE_WIRED) === 0) {
@@ -508,12 +509,7 @@ export class Pmap implements MapPmap {
       const t = tag[s];
       if (t >= v0 && t < v1 && (this.#pte(t) & ~keep) !== 0) doomed[n++] = t;
     }
-    this.#tlbPerPage = false;
-    try {
-      this.#applyPages(v0, v1, OP_PROTECT, keep, false);
-    } finally {
-      this.#tlbPerPage = true;
-    }
+    this.#applyPages(v0, v1, OP_PROTECT_SWEPT, keep, false);
     if (n === 0) return;
     const sorted = doomed.subarray(0, n).sort();
     for (let k = 0; k < n; k++) this.#invalidate(sorted[k]);
