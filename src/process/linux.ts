@@ -466,19 +466,26 @@ export class LinuxProcess extends Process {
    * vmas' lock flags anew (mlock_fixup, apply_mlockall_flags).
    */
   #markLockOnFault(start: number, end: number, on: boolean): void {
-    const inRange = [...this.#entriesIn(start, end)].filter(
-      (e) =>
-        (e.eflags & MAP_ENTRY_USER_WIRED) !== 0 &&
-        ((e.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0) !== on,
+    this.#setEntryBit(start, end, MAP_ENTRY_LOCK_ONFAULT, on, MAP_ENTRY_USER_WIRED);
+  }
+
+  /**
+   * Sets (or clears) eflags bit `bit` of the entries in [s, t) that carry every bit of `only`,
+   * clipped to the range, then lets them merge with their neighbours again (the bits a vmspace
+   * entry keeps for a Linux vma flag FreeBSD has no field for).
+   */
+  #setEntryBit(s: number, t: number, bit: number, on: boolean, only = 0): void {
+    const inRange = [...this.#entriesIn(s, t)].filter(
+      (e) => (e.eflags & only) === only && ((e.eflags & bit) !== 0) !== on,
     );
     if (inRange.length === 0) return;
     this.map.lock();
     for (const e of inRange) {
-      this.map.clipStart(e, Math.max(start, e.start));
-      this.map.clipEnd(e, Math.min(end, e.end));
-      e.eflags = on ? e.eflags | MAP_ENTRY_LOCK_ONFAULT : e.eflags & ~MAP_ENTRY_LOCK_ONFAULT;
+      this.map.clipStart(e, Math.max(s, e.start));
+      this.map.clipEnd(e, Math.min(t, e.end));
+      e.eflags = on ? e.eflags | bit : e.eflags & ~bit;
     }
-    for (const e of inRange) if (e.end > e.start && e.leaf >= 0) this.map.simplifyEntry(e);
+    for (const e of inRange) if (e.leaf >= 0) this.map.simplifyEntry(e);
     this.map.unlock();
   }
 
@@ -707,15 +714,7 @@ export class LinuxProcess extends Process {
   /** Sets the inheritance of [s, t) (an entry's part) and its held VM_WIPEONFORK bit. */
   #inheritHeld(s: number, t: number, inh: number, held: boolean): void {
     this.map.inherit(s, t, inh);
-    this.map.lock();
-    const inRange = [...this.#entriesIn(s, t)];
-    for (const e of inRange) {
-      this.map.clipStart(e, s);
-      this.map.clipEnd(e, t);
-      e.eflags = held ? e.eflags | MAP_ENTRY_WIPE_HELD : e.eflags & ~MAP_ENTRY_WIPE_HELD;
-    }
-    for (const e of inRange) this.map.simplifyEntry(e);
-    this.map.unlock();
+    this.#setEntryBit(s, t, MAP_ENTRY_WIPE_HELD, held);
   }
 
   #advise(e: VmMapEntry, s: number, t: number, advice: number): void {
