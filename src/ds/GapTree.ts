@@ -193,14 +193,11 @@ class Pool<N extends GapNode<N>> {
   floor(x: number, key: number): number {
     const f = this.f;
     const b = this.w * x;
+    const n = this.n[x];
+    if (n === 0 || f[b] > key) return -1;
     let lo = 0;
-    let hi = this.n[x] - 1;
-    if (hi < 0 || f[b] > key) return -1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (f[b + m] <= key) lo = m;
-      else hi = m - 1;
-    }
+    while (lo + 8 < n && f[b + lo + 8] <= key) lo += 8;
+    while (lo + 1 < n && f[b + lo + 1] <= key) lo++;
     return lo;
   }
 
@@ -340,11 +337,12 @@ export class GapTree<N extends GapNode<N>> {
   /** Index of entry n in its leaf (n.start may have changed since it was stored). */
   #indexOf(leaf: number, n: N): number {
     const L = this.#leaves;
+    const ents = L.ents;
     const b = L.c * leaf;
-    let i = L.floor(leaf, n.start);
-    if (i < 0 || L.ents[b + i] !== n) i++;
-    if (L.ents[b + i] !== n) panic("GapTree", `entry 0x${n.start.toString(16)} not in its leaf`);
-    return i;
+    // By identity: a leaf's slots are two cache lines, and n's start (a boxed number once
+    // addresses pass 2^31) need not be read.
+    for (let k = b, e = b + L.n[leaf]; k < e; k++) if (ents[k] === n) return k - b;
+    panic("GapTree", `entry 0x${n.start.toString(16)} not in its leaf`);
   }
 
   /** Index of child x (of pool X) in its parent p, by x's first key (which may have changed). */
@@ -847,13 +845,10 @@ export class GapTree<N extends GapNode<N>> {
       const w = I.w;
       for (;;) {
         const b = w * x;
+        const n = cnt[x];
         let lo = 0;
-        let hi = cnt[x] - 1;
-        while (lo < hi) {
-          const m = (lo + hi + 1) >> 1;
-          if (f[b + m] <= addr) lo = m;
-          else hi = m - 1;
-        }
+        while (lo + 8 < n && f[b + lo + 8] <= addr) lo += 8;
+        while (lo + 1 < n && f[b + lo + 1] <= addr) lo++;
         const leafBelow = low[x] === 1;
         x = kids[c * x + lo];
         if (leafBelow) break;
@@ -862,14 +857,11 @@ export class GapTree<N extends GapNode<N>> {
     const L = this.#leaves;
     const f = L.f;
     const b = L.w * x;
+    const n = L.n[x];
+    if (n === 0 || f[b] > addr) return -1;
     let lo = 0;
-    let hi = L.n[x] - 1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (f[b + m] <= addr) lo = m;
-      else hi = m - 1;
-    }
-    return hi < 0 || f[b] > addr ? -1 : L.c * x + lo;
+    while (lo + 1 < n && f[b + lo + 1] <= addr) lo++;
+    return L.c * x + lo;
   }
 
   /**
