@@ -5,8 +5,10 @@
  * gap "owned" by a subtree, so that lookup, insert, delete and first-fit search are O(log n).
  * vmspace keeps the same contract with a different balanced tree: a B+tree with wide nodes,
  * as Linux's maple tree is. A lookup at 60,000 entries is three or four node visits, each a
- * binary search over one contiguous run of keys, where a binary tree would be about twenty
- * pointer chases to nodes scattered over the heap (measured in BENCHMARKS.md). Observable
+ * forward scan over one contiguous run of keys (a cache line at a time, then key by key: in
+ * order, the lines arrive ahead of the compares, where a bisection's probes wait on each other),
+ * where a binary tree would be about twenty pointer chases to nodes scattered over the heap
+ * (measured in BENCHMARKS.md). Observable
  * results never depend on the tree's shape (spec section 10), and reads do not restructure the
  * tree (the lazy repair of largest gaps below touches aggregates only, never entries or their
  * order), so a read-locked lookup truly changes nothing.
