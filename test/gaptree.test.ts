@@ -1,6 +1,8 @@
 /**
  * GapTree (src/ds/GapTree.ts), the map's entry B+tree, against a sorted array: random inserts
- * (with and without a known predecessor), removals, in-place resizes and bulk builds, with the
+ * (with and without a known predecessor), removals, in-place resizes, the map's clip (a front
+ * piece cut off an entry, insertBefore) and merge (an entry takes its predecessor's start, then
+ * the predecessor is removed), and bulk builds, with the
  * tree's full check after every step and every query (lookup, maxFree, findGap,
  * findGapTopDown) compared with a linear scan. Small node capacities make trees four and five
  * levels deep from a few hundred entries, so splits, merges, borrows and root changes all happen.
@@ -54,6 +56,8 @@ type Op =
   | { k: "ins"; at: number; len: number; hinted: boolean }
   | { k: "del"; pick: number }
   | { k: "resize"; pick: number; ds: number; de: number }
+  | { k: "clip"; pick: number; cut: number }
+  | { k: "absorb"; pick: number }
   | { k: "query"; a: number; b: number; len: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -78,6 +82,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       ds: fc.integer({ min: -8, max: 8 }),
       de: fc.integer({ min: -8, max: 8 }),
     }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant("clip" as const), pick: fc.nat(), cut: fc.nat() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant("absorb" as const), pick: fc.nat() }),
   },
   {
     weight: 2,
@@ -140,6 +152,25 @@ function run(
       n.start = s;
       n.end = e;
       t.fixUp(n);
+    } else if (op.k === "clip") {
+      // vm_map_clip_start: n keeps the back piece; the front piece goes in before it.
+      if (es.length === 0) continue;
+      const i = op.pick % es.length;
+      const n = es[i];
+      if (n.end - n.start < 2) continue;
+      const c = n.start + 1 + (op.cut % (n.end - n.start - 1));
+      const front = new E(n.start, c);
+      n.start = c;
+      t.insertBefore(front, n);
+      es.splice(i, 0, front);
+    } else if (op.k === "absorb") {
+      // vm_map_try_merge_entries: n takes its predecessor's start, then the predecessor goes.
+      if (es.length < 2) continue;
+      const i = 1 + (op.pick % (es.length - 1));
+      const prev = es[i - 1];
+      es[i].start = prev.start;
+      t.remove(prev);
+      es.splice(i - 1, 1);
     } else if (checkNow) {
       const low = Math.min(op.a, op.b);
       const high = Math.max(op.a, op.b);
@@ -228,6 +259,31 @@ describe("GapTree (B+tree with max-gap aggregates) against a sorted array", () =
     // Every node but the root leaf went back to the pools.
     expect(t.nodes).toBe(1);
     expect(t.first).toBe(null);
+  });
+
+  it("merges that empty leaves and inner nodes (capacity 4: a node may hold one item)", () => {
+    // Each step is vm_map_try_merge_entries: an entry takes its predecessor's start, then the
+    // predecessor is removed. With capacity 4 a leaf and its parent can be left holding one
+    // item, so a removal empties both while the successor's key moves down to where the
+    // removed entry began, in the next subtree.
+    for (let seed = 1; seed <= 20; seed++) {
+      const t = new GapTree<E>(4);
+      const es: E[] = [];
+      for (let i = 0; i < 300; i++) es.push(new E(13 * i, 13 * i + 7));
+      for (const n of es) t.insert(n);
+      let r = seed;
+      while (es.length > 1) {
+        r = (r * 1103515245 + 12345) % 2147483648;
+        const i = 1 + (r % (es.length - 1));
+        const prev = es[i - 1];
+        es[i].start = prev.start;
+        t.remove(prev);
+        es.splice(i - 1, 1);
+        t.check("gaptree test");
+        expect(t.maxFree(0, 4096)).toBe(naive.maxFree(es));
+      }
+      expect([...t]).toEqual(es);
+    }
   });
 
   it("a borrow between leaves whose largest gaps are not yet repaired brings the parents up to date", () => {

@@ -616,7 +616,9 @@ export class GapTree<N extends GapNode<N>> {
   /**
    * Inserts `n`, which must not overlap any entry. When the caller knows n's predecessor
    * (`after`: the entry n goes right after, null when n becomes the first), no search is made:
-   * n goes into the predecessor's leaf. O(log n) (a split may climb), O(capacity) expected.
+   * n goes into the predecessor's leaf. Every other entry must be where the tree last saw it
+   * (n's successor is not read when it shares n's leaf: its start is taken from the leaf).
+   * O(log n) (a split may climb), O(capacity) expected.
    */
   insert(n: N, after?: N | null): void {
     const pred = after !== undefined ? after : this.lookup(n.start);
@@ -649,16 +651,83 @@ export class GapTree<N extends GapNode<N>> {
       }
     }
     L.open(leaf, i);
-    L.f[L.w * leaf + i] = n.start;
+    const k = L.w * leaf + i;
+    L.f[k] = n.start;
     L.ents[L.c * leaf + i] = n;
     n.leaf = leaf;
     if (i === 0) this.#fixKey(L, leaf);
     this.#setGap(L, leaf, i, gapOf(n));
-    // The successor's gap shrinks to what is left after n; it is usually next in this leaf.
+    // The successor's gap shrinks to what is left after n. Its start is still the key the leaf
+    // holds for it, so it need not be read when it is next in this leaf (the usual case).
     if (succ !== null) {
-      if (succ.leaf === leaf) this.#setGap(L, leaf, i + 1, gapOf(succ));
+      if (i + 1 < L.n[leaf]) this.#setGap(L, leaf, i + 1, L.f[k + 1] - n.end);
       else this.#refreshGap(succ);
     }
+  }
+
+  /**
+   * Inserts `n` right before `succ`: vm_map_clip_start's front piece, where succ's start has
+   * already moved up to n's end (or above). The space below n is taken from succ's leaf, which
+   * still describes it, and succ's key and gap are brought up to date: n's predecessor is not
+   * read (only written), and succ's successor not touched.
+   */
+  insertBefore(n: N, succ: N): void {
+    const pred = succ.prev;
+    const L = this.#leaves;
+    const c = L.c;
+    const leaf = succ.leaf;
+    const i = this.#indexOf(leaf, succ);
+    // The predecessor's end, as succ's stored start less succ's stored gap.
+    const k = L.w * leaf + i;
+    const g = pred === null ? 0 : n.start - (L.f[k] - L.f[k + c]);
+    this.#thread(n, pred, succ);
+    const slot = this.#place(n, leaf, i, g);
+    const nl = n.leaf;
+    const j = slot - c * nl + 1;
+    if (j < L.n[nl]) this.#rekey(nl, j, succ.start, succ.start - n.end);
+    else this.#rekey(succ.leaf, this.#indexOf(succ.leaf, succ), succ.start, succ.start - n.end);
+  }
+
+  /** Sets the key and gap of item i of leaf x (and its ancestors' copy of a first key). */
+  #rekey(x: number, i: number, key: number, gap: number): void {
+    const L = this.#leaves;
+    L.f[L.w * x + i] = key;
+    if (i === 0) this.#fixKey(L, x);
+    this.#setGap(L, x, i, gap);
+  }
+
+  /** Threads n on the list between pred and succ (null: the list's ends). */
+  #thread(n: N, pred: N | null, succ: N | null): void {
+    n.prev = pred;
+    n.next = succ;
+    if (pred !== null) pred.next = n;
+    else this.first = n;
+    if (succ !== null) succ.prev = n;
+    else this.last = n;
+    this.count++;
+  }
+
+  /**
+   * Puts n at index i of leaf `leaf` (splitting a full leaf first) with gap g; returns the
+   * absolute slot it landed in (n.leaf is set).
+   */
+  #place(n: N, leaf: number, i: number, g: number): number {
+    const L = this.#leaves;
+    if (L.n[leaf] === L.c) {
+      const r = this.#split(L, leaf, GapTree.#splitAt(L.c, i));
+      const ln = L.n[leaf];
+      if (i > ln) {
+        i -= ln;
+        leaf = r;
+      }
+    }
+    L.open(leaf, i);
+    L.f[L.w * leaf + i] = n.start;
+    L.ents[L.c * leaf + i] = n;
+    n.leaf = leaf;
+    if (i === 0) this.#fixKey(L, leaf);
+    this.#setGap(L, leaf, i, g);
+    return L.c * leaf + i;
   }
 
   /**
@@ -753,13 +822,21 @@ export class GapTree<N extends GapNode<N>> {
     this.#rootIsLeaf = X.leaf;
   }
 
-  /** Removes `n` from the tree and the list. O(log n). */
+  /**
+   * Removes `n` from the tree and the list. n's successor may already have taken n's start
+   * (vm_map_try_merge_entries); no other entry may have moved since the tree saw it. n's
+   * predecessor is written, not read. O(log n).
+   */
   remove(n: N): void {
     const L = this.#leaves;
     const leaf = n.leaf;
     const i = this.#indexOf(leaf, n);
     const pred = n.prev;
     const succ = n.next;
+    // The predecessor's end, from n's stored start and gap: the predecessor is written below,
+    // not read.
+    const k = L.w * leaf + i;
+    const predEnd = pred === null ? 0 : L.f[k] - L.f[k + L.c];
     if (pred !== null) pred.next = succ;
     else this.first = succ;
     if (succ !== null) succ.prev = pred;
@@ -768,14 +845,22 @@ export class GapTree<N extends GapNode<N>> {
     n.leaf = NIL;
     this.count--;
     L.close(leaf, i);
-    if (i === 0 && L.n[leaf] > 0) this.#fixKey(L, leaf);
     this.#dirty(L, leaf);
-    // The successor's gap grows to cover n and its gap; it is usually next in this leaf.
-    if (succ !== null) {
-      if (succ.leaf === leaf) this.#setGap(L, leaf, i, gapOf(succ));
-      else this.#refreshGap(succ);
-    }
+    // The successor's gap grows to cover n and its gap, and its start may have moved down over
+    // n (a merge). When it is next in this leaf (the usual case) that is done at once; else
+    // after the rebalancing, which may move it: its key moved down could tie with the stale
+    // key of a node emptied here, and nodes are found in their parents by key.
+    const near = succ !== null && i < L.n[leaf];
+    if (near) {
+      const s = succ.start;
+      this.#rekey(leaf, i, s, pred === null ? 0 : s - predEnd);
+    } else if (i === 0 && L.n[leaf] > 0) this.#fixKey(L, leaf);
     this.#underflow(L, leaf);
+    if (succ !== null && !near) {
+      const s = succ.start;
+      const sl = succ.leaf;
+      this.#rekey(sl, this.#indexOf(sl, succ), s, pred === null ? 0 : s - predEnd);
+    }
   }
 
   /**

@@ -673,8 +673,9 @@ export class VmMap {
     // prev's removal would open in front of e (it would climb to the root and back).
     e.start = prev.start;
     e.offset = prev.offset;
+    // The removal gives e prev's place in the tree: prev's predecessor, likely cold in a large
+    // map, is not read.
     this.#unlink(prev);
-    this.#resized(e);
     if (prev.object !== null) this.#deferred.push(prev.object);
   }
 
@@ -732,11 +733,10 @@ export class VmMap {
     front.end = addr;
     entry.offset += addr - entry.start;
     entry.start = addr;
-    // Link the front piece before the tree learns entry's new start: the other order would
-    // show the tree, for a moment, a gap as large as the front piece in front of entry, which
-    // can become the largest gap of every node up to the root and be repaired right after.
-    this.#link(front, entry.prev);
-    this.#resized(entry);
+    // One tree operation links front and moves entry's key, so the tree never sees a gap open
+    // in front of entry. The space below front is read from entry's place in the tree, not
+    // from entry's predecessor, and entry's end has not moved, so its successor is not read.
+    this.#tree.insertBefore(front, entry);
     return KERN_SUCCESS;
   }
 
