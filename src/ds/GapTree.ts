@@ -623,40 +623,16 @@ export class GapTree<N extends GapNode<N>> {
   insert(n: N, after?: N | null): void {
     const pred = after !== undefined ? after : this.lookup(n.start);
     const succ = pred === null ? this.first : pred.next;
-    // Thread on the list.
-    n.prev = pred;
-    n.next = succ;
-    if (pred !== null) pred.next = n;
-    else this.first = n;
-    if (succ !== null) succ.prev = n;
-    else this.last = n;
-    this.count++;
+    this.#thread(n, pred, succ);
     // Place in the predecessor's leaf (the first leaf when there is none).
     const L = this.#leaves;
-    let leaf: number;
-    let i: number;
-    if (pred !== null) {
-      leaf = pred.leaf;
-      i = this.#indexOf(leaf, pred) + 1;
-    } else {
-      leaf = succ !== null ? succ.leaf : this.#root;
-      i = 0;
-    }
-    if (L.n[leaf] === L.c) {
-      const r = this.#split(L, leaf, GapTree.#splitAt(L.c, i));
-      const ln = L.n[leaf];
-      if (i > ln) {
-        i -= ln;
-        leaf = r;
-      }
-    }
-    L.open(leaf, i);
+    const slot =
+      pred !== null
+        ? this.#place(n, pred.leaf, this.#indexOf(pred.leaf, pred) + 1, gapOf(n))
+        : this.#place(n, succ !== null ? succ.leaf : this.#root, 0, 0);
+    const leaf = n.leaf;
+    const i = slot - L.c * leaf;
     const k = L.w * leaf + i;
-    L.f[k] = n.start;
-    L.ents[L.c * leaf + i] = n;
-    n.leaf = leaf;
-    if (i === 0) this.#fixKey(L, leaf);
-    this.#setGap(L, leaf, i, gapOf(n));
     // The successor's gap shrinks to what is left after n. Its start is still the key the leaf
     // holds for it, so it need not be read when it is next in this leaf (the usual case).
     if (succ !== null) {
