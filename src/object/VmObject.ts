@@ -342,7 +342,7 @@ export class VmObject {
 
   /** vm_object_terminate: frees every page and unlinks from the backing object. */
   #terminate(): void {
-    if (this.shadows.size !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
+    if (this.#nshadows !== 0) panic("vm_object_terminate", `object ${this.id} still shadowed`);
     // A write the file refuses now is lost with the object, as in vm_object_terminate (the
     // embedder keeps a mapping, or msyncs first, to hold dirty pages through a failure).
     if (this.pager !== null) this.pageClean(0, Number.MAX_SAFE_INTEGER);
