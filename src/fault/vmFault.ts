@@ -242,7 +242,7 @@ export function vmFault(
           ) {
             // The backing object is ours alone: take its page instead of copying it.
             fc.objects.pv.removeAll(src);
-            movePage(found, fp, top, pindex, mem);
+            found.pageRename(fp, top, pindex);
             frame = src;
             st.cowMoves++;
           } else {
@@ -303,20 +303,6 @@ export function vmFault(
   } finally {
     map.lookupDone();
   }
-}
-
-function movePage(
-  from: VmObject,
-  fp: number,
-  to: VmObject,
-  tp: number,
-  mem: ObjectContext["mem"],
-): void {
-  const f = from.pages.get(fp)!;
-  from.pages.delete(fp);
-  to.pages.set(tp, f);
-  mem.owner[f] = to.id;
-  mem.pindex[f] = tp;
 }
 
 /**

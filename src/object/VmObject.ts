@@ -129,6 +129,12 @@ export class VmObject {
   #nshadows = 0;
   /** Resident pages: page index -> frame (object lock). */
   readonly pages = new PageIndex();
+  /**
+   * pages.size, kept here for the same reason as #nshadows: vm_object_coalesce and
+   * vm_object_page_remove run on every anonymous mmap and munmap next to an existing mapping,
+   * and on an object with no resident pages they need not read the index at all.
+   */
+  #npages = 0;
   /** Where pages come from and dirty pages go (vnode objects); null for anonymous (constant). */
   pager: ObjectPager | null = null;
   /** The device behind a "device" object (memory-mapped I/O, never a page); else null (constant). */
@@ -275,7 +281,7 @@ export class VmObject {
   }
   /** Number of resident pages. */
   get residentCount(): number {
-    return this.pages.size;
+    return this.#npages;
   }
   /** Number of pages on swap. */
   get swappedCount(): number {
@@ -381,7 +387,10 @@ export class VmObject {
     if (ctx.mem.freeCount < ctx.freeMin) ctx.reclaim();
     let f = ctx.mem.alloc(this.id, pindex);
     while (f < 0 && ctx.reclaim()) f = ctx.mem.alloc(this.id, pindex);
-    if (f >= 0) this.pages.set(pindex, f);
+    if (f >= 0) {
+      this.pages.set(pindex, f);
+      this.#npages++;
+    }
     return f;
   }
 
@@ -394,6 +403,7 @@ export class VmObject {
     while (ctx.mem.wire[f] > 0) ctx.mem.unwireFrame(f);
     ctx.mem.free(f);
     this.pages.delete(pindex);
+    this.#npages--;
   }
 
   /**
@@ -403,7 +413,7 @@ export class VmObject {
   removePages(start: number, end: number): void {
     kassert(start <= end, "vm_object_page_remove", "inverted range");
     if (this.swap !== null) this.freeSwap(start, end);
-    this.pages.forEachIn(start, end, (p) => this.pageFree(p));
+    if (this.#npages !== 0) this.pages.forEachIn(start, end, (p) => this.pageFree(p));
   }
 
   /** swap_pager_freespace: releases the swap slots of pages in [start, end). */
@@ -476,10 +486,14 @@ export class VmObject {
   }
 
   /** Moves resident page `from` of this object to index `to` of `dst` (vm_page_rename). */
-  #pageRename(from: number, dst: VmObject, to: number): void {
-    const f = this.pages.get(from)!;
+  pageRename(from: number, dst: VmObject, to: number): void {
+    const f = this.pages.get(from);
+    if (f === undefined) panic("vm_page_rename", `page ${from} of object ${this.id} absent`);
+    if (dst.pages.has(to)) panic("vm_page_rename", `page ${to} of object ${dst.id} exists`);
     this.pages.delete(from);
+    this.#npages--;
     dst.pages.set(to, f);
+    dst.#npages++;
     const mem = this.#ctx("vm_page_rename").mem;
     mem.owner[f] = dst.id;
     mem.pindex[f] = to;
@@ -569,7 +583,7 @@ export class VmObject {
         for (const bp of [...b.pages.keys()]) {
           const np = bp - shift;
           if (np < 0 || np >= this.size || this.pages.has(np) || this.hasSwap(np)) b.pageFree(bp);
-          else b.#pageRename(bp, this, np);
+          else b.pageRename(bp, this, np);
         }
         if (b.swap !== null)
           for (const bp of b.swap.indices()) {
@@ -627,7 +641,7 @@ export class VmObject {
     const first = offset / ctx.mem.pageSize;
     const n = VmObject.allocateAnon(ctx, pages);
     for (const p of [...this.pages.keys()])
-      if (p >= first && p < first + pages) this.#pageRename(p, n, p - first);
+      if (p >= first && p < first + pages) this.pageRename(p, n, p - first);
     if (this.swap !== null)
       for (const p of this.swap.indices(first, first + pages)) this.#swapRename(p, n, p - first);
     if (this.backingObject !== null) {
@@ -707,6 +721,8 @@ export class VmObject {
     if (this.refCount < 1) panic(fn, `object ${this.id} has ${this.refCount} references`);
     if (this.#nshadows !== this.shadows.size)
       panic(fn, `object ${this.id}: shadow count ${this.#nshadows}, ${this.shadows.size} shadows`);
+    if (this.#npages !== this.pages.size)
+      panic(fn, `object ${this.id}: resident count ${this.#npages}, ${this.pages.size} pages`);
     if (this.shadows.size > this.refCount)
       panic(fn, `object ${this.id}: ${this.shadows.size} shadows hold only ${this.refCount} refs`);
     const b = this.backingObject;
