@@ -3,8 +3,9 @@
  * the kernel function named in its test: MAP_SYNC needs a DAX file (do_mmap),
  * Linux msync goes on past a hole unless the flags are plain MS_ASYNC (mm/msync.c), Linux
  * MADV_POPULATE_* stops at a hole (madvise_populate), Linux mlock does not count pages that
- * are locked already (do_mlock), and FreeBSD mincore of an unmapped address is ENOMEM even for
- * len 0 (kern_mincore's first vm_map_lookup_entry).
+ * are locked already (do_mlock), FreeBSD mincore of an unmapped address is ENOMEM even for
+ * len 0 (kern_mincore's first vm_map_lookup_entry), and madvise(MADV_WILLNEED) maps no page of
+ * a mapping without read or execute access (vm_map_pmap_enter).
  */
 
 import { describe, expect, it } from "vitest";
@@ -99,6 +100,31 @@ describe("Linux madvise(MADV_POPULATE_*) (madvise_populate)", () => {
     expect(p.mincore(A, P)[0]).toBe(1);
     expect(p.mincore(A + 2 * P, P)[0]).toBe(0);
   });
+});
+
+describe("madvise(MADV_WILLNEED) over PROT_NONE (vm_map_pmap_enter)", () => {
+  for (const pers of ["freebsd", "linux"] as const) {
+    it(`${pers}: resident pages of a PROT_NONE mapping stay unmapped, and come back readable`, () => {
+      const p = pers === "freebsd" ? freebsdProc() : linuxProc();
+      const C = pers === "freebsd" ? F : L;
+      const sys = p.sys;
+      p.mmap(A, 2 * P, C.PROT_READ | C.PROT_WRITE, C.MAP_PRIVATE | C.MAP_ANON | C.MAP_FIXED);
+      p.write8(A, 7);
+      p.write8(A + P, 9);
+      p.mprotect(A, 2 * P, C.PROT_NONE);
+      expect(p.pmap.extract(A)).toBe(0);
+      p.madvise(A, 2 * P, C.MADV_WILLNEED);
+      // A translation without access would be an unwired mapping that grants nothing.
+      expect(p.pmap.extract(A)).toBe(0);
+      expect(p.pmap.extract(A + P)).toBe(0);
+      sys.audit();
+      p.mprotect(A, 2 * P, C.PROT_READ);
+      p.madvise(A, 2 * P, C.MADV_WILLNEED);
+      expect(p.pmap.extract(A)).not.toBe(0);
+      expect(p.read8(A + P)).toBe(9);
+      sys.audit();
+    });
+  }
 });
 
 describe("Linux mlock (do_mlock)", () => {

@@ -93,6 +93,13 @@ export function auditSystem(sys: VmSystem): void {
       )
         panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} writable over a copy-on-write page`);
       const wired = (pte & PTE_WIRED) !== 0;
+      // pmap_protect to NONE removes a translation unless it is wired, and nothing maps a page
+      // of an entry without READ or EXECUTE (faults refuse, vm_map_pmap_enter skips it): there
+      // a translation that grants nothing exists only while wired. (A write-only translation
+      // that mprotect reduced to read-execute keeps no access either, but its entry allows
+      // access: the next one refaults it.)
+      if (perm === 0 && !wired && (e.protection & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0)
+        panic(FN, `pid ${p.pid}: PTE at 0x${va.toString(16)} grants no access and is not wired`);
       if (wired) wiredPtes.set(f, (wiredPtes.get(f) ?? 0) + 1);
       if (wired && e.wiredCount === 0)
         panic(FN, `pid ${p.pid}: wired PTE at 0x${va.toString(16)} in an unwired entry`);

@@ -355,9 +355,13 @@ export class Pmap implements MapPmap {
     leaf[i] = (frame << 8) | bits;
   }
 
-  /** pmap_enter_quick: like enter, never wired, never writable, only if nothing is mapped. */
+  /**
+   * pmap_enter_quick: like enter, never wired, never writable, only if nothing is mapped, and
+   * nothing for a protection without READ or EXECUTE (vm_map_pmap_enter's callers skip those:
+   * an unwired translation that grants nothing is never made).
+   */
   enterQuick(va: number, frame: number, prot: VmProt): void {
-    if (this.extract(va) !== 0) return;
+    if ((prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 || this.extract(va) !== 0) return;
     this.enter(va, frame, prot & ~VM_PROT_WRITE, false, 0);
   }
 

@@ -687,6 +687,7 @@ export class Process {
         const f = obj.pageLookup(p);
         if (f < 0) continue;
         if (advice === MADV_WILLNEED) {
+          // vm_map_pmap_enter: read-only, and nothing for an entry without READ or EXECUTE.
           if (e.wiredCount === 0) this.pmap.enterQuick(va, f, e.protection);
         } else if (mem.wire[f] === 0) {
           if (advice === MADV_FREE) {
