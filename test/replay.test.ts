@@ -28,7 +28,15 @@ function scratch(prefix: string): string {
 afterAll(() => {
   for (const d of scratchDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-const TRACES = ["c_args", "c_edges", "gcc_compile", "node_gc", "py_alloc", "sh_pipeline"];
+const TRACES = [
+  "c_args",
+  "c_edges",
+  "gcc_compile",
+  "node_gc",
+  "py_alloc",
+  "py_mmap",
+  "sh_pipeline",
+];
 /** Spaces with a final snapshot per trace (traces/README.md). */
 const CHECKED: Record<string, number> = {
   c_args: 2,
@@ -36,6 +44,7 @@ const CHECKED: Record<string, number> = {
   gcc_compile: 5,
   node_gc: 1,
   py_alloc: 1,
+  py_mmap: 1,
   sh_pipeline: 6,
 };
 
