@@ -243,7 +243,6 @@ export const LOCAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
   MAP_HUGE_1GB: 30 * 2 ** 26,
   MAP_HUGE_2GB: 31 * 2 ** 26,
   MAP_HUGE_16GB: 34 * 2 ** 26,
-  MADV_DONTNEED_LOCKED: 24,
   MADV_COLLAPSE: 25,
   MADV_HWPOISON: 100,
   MADV_SOFT_OFFLINE: 101,

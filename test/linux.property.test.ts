@@ -5,7 +5,7 @@
  * Random programs run over a tree of processes: mmap (private and shared, anonymous and of a
  * MemoryFile opened "rw" or "r"; MAP_FIXED, MAP_FIXED_NOREPLACE, hinted, hint-less,
  * MAP_POPULATE, MAP_GROWSDOWN; file offsets past EOF), munmap, mprotect (holes, VM_MAYWRITE,
- * PROT_GROWSDOWN/PROT_GROWSUP), madvise (DONTNEED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
+ * PROT_GROWSDOWN/PROT_GROWSUP), madvise (DONTNEED, DONTNEED_LOCKED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
  * hints), brk (grow, shrink, refused), mremap (shrink, grow in place, MAYMOVE, FIXED,
  * DONTUNMAP), fork and exit, reads and writes of 1, 2, 4 and 8 bytes and readBytes /
  * writeBytes / fetch of random lengths at random offsets (many crossing pages or landing on
@@ -111,6 +111,7 @@ const {
   MADV_NORMAL,
   MADV_WILLNEED,
   MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
   MADV_FREE,
   MADV_DONTFORK,
   MADV_DOFORK,
@@ -1309,6 +1310,7 @@ class Run {
       MADV_DONTNEED,
       MADV_DONTNEED,
       MADV_DONTNEED,
+      MADV_DONTNEED_LOCKED,
       MADV_FREE,
       MADV_FREE,
       MADV_DONTFORK,
@@ -1354,6 +1356,7 @@ class Run {
         if (pg === undefined) continue;
         switch (advice) {
           case MADV_DONTNEED:
+          case MADV_DONTNEED_LOCKED:
             if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
             break;
           case MADV_FREE: {

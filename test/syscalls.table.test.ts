@@ -940,6 +940,37 @@ describe("madvise", () => {
     p.madvise(LX_FIXED, P, L.MADV_DONTNEED);
     expect(p.read8(LX_FIXED)).toBe(0);
   });
+  row("madvise-linux-dontneed-locked", () => {
+    // Linux 6.18, by a C program: the pages of the mlocked private range go (mincore 0), the
+    // next read sees zeros and brings its page back, and VmLck does not change.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 4 * P, LRW, LANON | L.MAP_FIXED);
+    for (let i = 0; i < 4; i++) p.write8(LX_FIXED + i * P, 7);
+    p.mlock(LX_FIXED, 4 * P);
+    p.madvise(LX_FIXED + P, 2 * P, L.MADV_DONTNEED_LOCKED);
+    expect(Array.from(p.mincore(LX_FIXED, 4 * P), (v) => v & 1)).toEqual([1, 0, 0, 1]);
+    expect(p.map.userWiredPages).toBe(4);
+    expect(at(p, LX_FIXED + P)?.wired).toBe(1);
+    p.sys.audit();
+    expect(p.read8(LX_FIXED + P)).toBe(0);
+    expect(p.read8(LX_FIXED)).toBe(7);
+    expect(Array.from(p.mincore(LX_FIXED, 4 * P), (v) => v & 1)).toEqual([1, 1, 0, 1]);
+    p.sys.audit(); // the page that came back is wired: the range is still locked
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_DONTNEED));
+  });
+  row("madvise-linux-dontneed-locked-shared", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    p.write8(LX_FIXED, 9);
+    p.write8(LX_FIXED + P, 9);
+    p.mlock(LX_FIXED, 2 * P);
+    p.madvise(LX_FIXED, 2 * P, L.MADV_DONTNEED_LOCKED);
+    expect(p.pmap.extract(LX_FIXED)).toBe(0);
+    expect(Array.from(p.mincore(LX_FIXED, 2 * P), (v) => v & 1)).toEqual([1, 1]);
+    p.sys.audit();
+    expect(p.read8(LX_FIXED + P)).toBe(9);
+    p.sys.audit();
+  });
   row("madvise-linux-dontfork", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);

@@ -1383,6 +1383,15 @@ export class Process {
   }
 
   /**
+   * @internal Unwires and unmaps the wired pages of [start, end) whose entries stay wired (a
+   * Linux VM_LOCKED range whose pages are dropped: they come back, wired, at their next fault).
+   */
+  protected _dropWiredPages(start: number, end: number): void {
+    this.#unwirePages(start, end);
+    this.pmap.remove(start, end);
+  }
+
+  /**
    * @internal A wiring fault of page `va` (vm_fault_wire's, with the entry's whole protection):
    * maps it wired and wires its frame, faulting it in if need be. False on failure.
    */

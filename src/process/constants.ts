@@ -141,6 +141,7 @@ export const linux = Object.freeze({
   MADV_PAGEOUT: 21,
   MADV_POPULATE_READ: 22,
   MADV_POPULATE_WRITE: 23,
+  MADV_DONTNEED_LOCKED: 24,
   MS_ASYNC: 1,
   MS_INVALIDATE: 2,
   MS_SYNC: 4,

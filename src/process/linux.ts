@@ -640,7 +640,7 @@ export class LinuxProcess extends Process {
     this._num(sc, addr, "addr");
     this._num(sc, length, "len");
     this._int(sc, advice, "advice");
-    if (advice < 0 || advice > L.MADV_POPULATE_WRITE || (advice > 4 && advice < 8))
+    if (advice < 0 || advice > L.MADV_DONTNEED_LOCKED || (advice > 4 && advice < 8))
       throw this._err(sc, "EINVAL", "unknown advice");
     const ps = this._ps;
     if (addr % ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
@@ -752,6 +752,24 @@ export class LinuxProcess extends Process {
         if (shared) this.pmap.remove(s, t);
         else this.#zap(e, s, t);
         return;
+      case L.MADV_DONTNEED_LOCKED: {
+        // madvise_dontneed_free with VM_LOCKED allowed: the pages go as with MADV_DONTNEED and
+        // the vma stays locked (locked_vm unchanged); they come back locked at their next
+        // fault, as with MLOCK_ONFAULT, whatever the lock was.
+        if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) {
+          this.#advise(e, s, t, L.MADV_DONTNEED);
+          return;
+        }
+        if (shared) {
+          this._dropWiredPages(s, t);
+          return;
+        }
+        if (e.object === null) return; // nothing was ever touched
+        const onFault = (e.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0;
+        this.#zap(e, s, t);
+        this.#lockRange(s, t, true, onFault ? "onfault" : "grown");
+        return;
+      }
       case L.MADV_FREE:
         this._pageAdvice(s, t, 5 /* FreeBSD MADV_FREE */);
         return;
