@@ -1986,6 +1986,15 @@ describe("device mappings", () => {
     fails(p, "madvise", "ENODEV", () => p.madvise(a, P, L.MADV_REMOVE));
     expect(snapshot(p)).toBe(before);
   });
+  row("madvise-linux-einval-dontneed-device", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    const before = snapshot(p);
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DONTNEED));
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DONTNEED_LOCKED));
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_FREE));
+    expect(snapshot(p)).toBe(before);
+  });
   row("mremap-linux-efault-device-grow", () => {
     const p = linuxProc();
     const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);

@@ -675,8 +675,14 @@ export class LinuxProcess extends Process {
   #adviceValid(sc: string, e: VmMapEntry, advice: number): void {
     const locked = (e.eflags & MAP_ENTRY_USER_WIRED) !== 0 || e.wiredCount > 0;
     switch (advice) {
+      // madvise_dontneed_free_valid_vma: VM_PFNMAP (a device mapping) is refused, and VM_LOCKED
+      // except for MADV_DONTNEED_LOCKED.
       case L.MADV_DONTNEED:
-        if (locked) throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
+      case L.MADV_DONTNEED_LOCKED:
+        if (e.object !== null && e.object.type === "device")
+          throw this._err(sc, "EINVAL", "madvise of a device mapping (VM_PFNMAP)");
+        if (locked && advice === L.MADV_DONTNEED)
+          throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
         return;
       case L.MADV_FREE:
         if (locked || this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
