@@ -940,6 +940,23 @@ describe("madvise", () => {
     p.madvise(LX_FIXED, P, L.MADV_DONTNEED);
     expect(p.read8(LX_FIXED)).toBe(0);
   });
+  row("madvise-linux-einval-cold-locked", () => {
+    // Linux 6.18, by a C program: MADV_COLD and MADV_PAGEOUT are EINVAL on an mlocked vma
+    // (also when the range goes on past it), 0 on the same range unlocked.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.write8(LX_FIXED, 1);
+    p.write8(LX_FIXED + P, 1);
+    p.madvise(LX_FIXED, P, L.MADV_COLD);
+    p.madvise(LX_FIXED, P, L.MADV_PAGEOUT);
+    p.mlock(LX_FIXED, P);
+    const before = snapshot(p);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_COLD));
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_PAGEOUT));
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, 2 * P, L.MADV_COLD));
+    expect(snapshot(p)).toBe(before);
+    p.madvise(LX_FIXED + P, P, L.MADV_PAGEOUT);
+  });
   row("madvise-linux-dontneed-locked", () => {
     // Linux 6.18, by a C program: the pages of the mlocked private range go (mincore 0), the
     // next read sees zeros and brings its page back, and VmLck does not change.
@@ -1993,6 +2010,8 @@ describe("device mappings", () => {
     fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DONTNEED));
     fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DONTNEED_LOCKED));
     fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_FREE));
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_COLD));
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_PAGEOUT));
     expect(snapshot(p)).toBe(before);
   });
   row("mremap-linux-efault-device-grow", () => {

@@ -684,6 +684,12 @@ export class LinuxProcess extends Process {
         if (locked && advice === L.MADV_DONTNEED)
           throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
         return;
+      case L.MADV_COLD:
+      case L.MADV_PAGEOUT:
+        // can_madv_lru_vma: neither VM_LOCKED nor VM_PFNMAP (a device mapping).
+        if (locked || (e.object !== null && e.object.type === "device"))
+          throw this._err(sc, "EINVAL", "MADV_COLD/MADV_PAGEOUT on locked memory or a device");
+        return;
       case L.MADV_FREE:
         if (locked || this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
           throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
