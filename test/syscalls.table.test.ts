@@ -2014,6 +2014,17 @@ describe("device mappings", () => {
     fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_PAGEOUT));
     expect(snapshot(p)).toBe(before);
   });
+  row("madvise-linux-einval-dofork-dodump-device", () => {
+    const p = linuxProc();
+    const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);
+    p.madvise(a, P, L.MADV_DONTFORK);
+    p.madvise(a, P, L.MADV_DONTDUMP);
+    const before = snapshot(p);
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DOFORK));
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_DODUMP));
+    expect(snapshot(p)).toBe(before);
+    expect(at(p.fork(), a)).toBeUndefined(); // still VM_DONTCOPY
+  });
   row("mremap-linux-efault-device-grow", () => {
     const p = linuxProc();
     const a = p.mmap(0, P, FRW, L.MAP_SHARED, p.fds.open(device(), "rw"), 0);

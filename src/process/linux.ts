@@ -710,6 +710,13 @@ export class LinuxProcess extends Process {
         if (this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
+      // madvise_vma_behavior: a device mapping is VM_IO | VM_PFNMAP | VM_DONTEXPAND (what
+      // remap_pfn_range sets): MADV_DOFORK refuses VM_IO, MADV_DODUMP any of VM_SPECIAL.
+      case L.MADV_DOFORK:
+      case L.MADV_DODUMP:
+        if (e.object !== null && e.object.type === "device")
+          throw this._err(sc, "EINVAL", "MADV_DOFORK/MADV_DODUMP of a device mapping");
+        return;
     }
   }
 
