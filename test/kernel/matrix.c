@@ -1,0 +1,61 @@
+/*
+ * Records what this machine's Linux answers to madvise and mprotect over each kind of mapping,
+ * for test/kernel.matrix.test.ts, which asks vmspace the same questions. Build and run:
+ *   cc -O0 -o matrix matrix.c && ./matrix FILE > test/golden/kernel/matrix.linux.txt
+ * FILE: a scratch file of at least 32 KiB (it is mapped, never written through write()).
+ * Each line: "<call> <kind> <argument> <errno, 0 for success>". Every call is made on a fresh
+ * mapping of 4 pages, on its middle 2 pages.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const long P = 4096;
+static const char *kinds[] = {"anon",   "shanon", "filepriv",  "fileshared",  "filero",
+                              "none",   "locked", "growsdown", "lockedshared"};
+static int rw, ro;
+
+static char *make(int k) {
+  const int RW = PROT_READ | PROT_WRITE, A = MAP_PRIVATE | MAP_ANONYMOUS;
+  char *a = MAP_FAILED;
+  switch (k) {
+    case 0: a = mmap(0, 4 * P, RW, A, -1, 0); break;
+    case 1: a = mmap(0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0); break;
+    case 2: a = mmap(0, 4 * P, RW, MAP_PRIVATE, rw, 0); break;
+    case 3: a = mmap(0, 4 * P, RW, MAP_SHARED, rw, 0); break;
+    case 4: a = mmap(0, 4 * P, PROT_READ, MAP_SHARED, ro, 0); break;
+    case 5: a = mmap(0, 4 * P, PROT_NONE, A, -1, 0); break;
+    case 6: a = mmap(0, 4 * P, RW, A | MAP_LOCKED, -1, 0); break;
+    case 7: a = mmap(0, 4 * P, RW, A | MAP_GROWSDOWN, -1, 0); break;
+    case 8: a = mmap(0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_LOCKED, -1, 0); break;
+  }
+  if (a == MAP_FAILED) { perror("mmap"); _exit(1); }
+  if (k != 4 && k != 5) a[0] = 1;
+  return a;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) { fprintf(stderr, "usage: %s FILE\n", argv[0]); return 2; }
+  rw = open(argv[1], O_RDWR);
+  ro = open(argv[1], O_RDONLY);
+  if (rw < 0 || ro < 0) { perror("open"); return 1; }
+  for (int k = 0; k < 9; k++) {
+    for (int adv = 0; adv <= 25; adv++) {
+      char *a = make(k);
+      int r = madvise(a + P, 2 * P, adv);
+      printf("madvise %s %d %d\n", kinds[k], adv, r ? errno : 0);
+      munmap(a, 4 * P);
+    }
+    const int prots[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 0x01000001, 0x02000001, 0x01000003};
+    for (unsigned i = 0; i < sizeof prots / sizeof prots[0]; i++) {
+      char *a = make(k);
+      int r = mprotect(a + P, 2 * P, prots[i]);
+      printf("mprotect %s 0x%x %d\n", kinds[k], prots[i], r ? errno : 0);
+      munmap(a, 4 * P);
+    }
+  }
+  return 0;
+}
