@@ -1,11 +1,12 @@
 /**
  * vmspace's Linux personality against this machine's own kernel: test/kernel/matrix.c made
- * every madvise advice 0-25 and a dozen mprotect protections on the middle two pages of a fresh
- * four-page mapping of each kind (private and shared anonymous, private, shared and read-only
- * file, PROT_NONE, MAP_LOCKED private and shared, MAP_GROWSDOWN), on Linux 6.18 x86-64, and
- * recorded the errno of each call in test/golden/kernel/matrix.linux.txt (how to record it
- * again: the comment at the top of matrix.c). Here each call is made the same way and must end
- * with the same errno; the audit runs after each. 342 calls.
+ * every madvise advice 0-25, a dozen mprotect protections, msync flags 0-8, mlock (and munlock)
+ * and four kinds of mremap on the middle two pages of a fresh four-page mapping of each kind
+ * (private and shared anonymous, private, shared and read-only file, PROT_NONE, MAP_LOCKED
+ * private and shared, MAP_GROWSDOWN), on Linux 6.18 x86-64, and recorded the errno of each call
+ * in test/golden/kernel/matrix.linux.txt (how to record it again: the comment at the top of
+ * matrix.c). Here each call is made the same way and must end with the same errno; the audit
+ * runs after each. 477 calls.
  */
 
 import { readFileSync } from "node:fs";
@@ -30,8 +31,11 @@ const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number>
   lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
 };
 
+const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap"] as const;
+type Call = (typeof CALLS)[number];
+
 interface Line {
-  call: "madvise" | "mprotect";
+  call: Call;
   kind: string;
   arg: number;
   errno: number;
@@ -44,19 +48,51 @@ function lines(): Line[] {
     .split("\n")
     .map((l) => {
       const [call, kind, arg, errno] = l.split(" ");
-      if ((call !== "madvise" && call !== "mprotect") || !(kind in KINDS))
+      if (!CALLS.includes(call as Call) || !(kind in KINDS))
         throw new Error(`matrix.linux.txt: bad line ${l}`);
-      return { call, kind, arg: Number(arg), errno: Number(errno) };
+      return { call: call as Call, kind, arg: Number(arg), errno: Number(errno) };
     });
+}
+
+/** mremap's new length and flags for matrix.c's cases 0-3. */
+const MREMAP: readonly [number, number][] = [
+  [3 * P, 0],
+  [3 * P, L.MREMAP_MAYMOVE],
+  [2 * P, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP],
+  [P, 0],
+];
+
+/** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
+function run(p: LinuxProcess, call: Call, at: number, arg: number): number {
+  switch (call) {
+    case "madvise":
+      p.madvise(at, 2 * P, arg);
+      return -1;
+    case "mprotect":
+      p.mprotect(at, 2 * P, arg);
+      return -1;
+    case "msync":
+      p.msync(at, 2 * P, arg);
+      return -1;
+    case "mlock":
+      p.mlock(at, 2 * P);
+      if (arg === 1) p.munlock(at, 2 * P);
+      return -1;
+    case "mremap": {
+      const [len, flags] = MREMAP[arg];
+      const r = p.mremap(at, 2 * P, len, flags);
+      return r === at ? -1 : r;
+    }
+  }
 }
 
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(342);
+    expect(all.length).toBe(477);
     expect(new Set(all.map((l) => l.kind)).size).toBe(9);
   });
-  for (const call of ["madvise", "mprotect"] as const)
+  for (const call of CALLS)
     it(`${call}: every call ends with the kernel's errno`, () => {
       const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
       const p = sys.createProcess() as LinuxProcess;
@@ -69,9 +105,9 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
         const a = KINDS[l.kind](p, rw, ro);
         if (l.kind !== "none" && l.kind !== "filero") p.write8(a, 1);
         let errno = 0;
+        let moved = -1;
         try {
-          if (call === "madvise") p.madvise(a + P, 2 * P, l.arg);
-          else p.mprotect(a + P, 2 * P, l.arg);
+          moved = run(p, call, a + P, l.arg);
         } catch (e) {
           if (!(e instanceof VmError)) throw e;
           errno = LINUX_ERRNO_H[e.code];
@@ -79,6 +115,7 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
         const what = `${call} ${l.kind} ${l.arg}`;
         got.push(`${what} ${errno}`);
         want.push(`${what} ${l.errno}`);
+        if (moved >= 0) p.munmap(moved, l.arg === 2 ? 2 * P : 3 * P);
         p.munmap(a, 4 * P);
         sys.audit();
       }

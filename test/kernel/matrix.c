@@ -1,10 +1,14 @@
 /*
- * Records what this machine's Linux answers to madvise and mprotect over each kind of mapping,
+ * Records what this machine's Linux answers to madvise, mprotect, msync, mlock and mremap over
+ * each kind of mapping,
  * for test/kernel.matrix.test.ts, which asks vmspace the same questions. Build and run:
  *   cc -O0 -o matrix matrix.c && ./matrix FILE > test/golden/kernel/matrix.linux.txt
  * FILE: a scratch file of at least 32 KiB (it is mapped, never written through write()).
  * Each line: "<call> <kind> <argument> <errno, 0 for success>". Every call is made on a fresh
- * mapping of 4 pages, on its middle 2 pages.
+ * mapping of 4 pages, on its middle 2 pages: madvise (the argument is the advice), mprotect
+ * (the protection), msync (the flags), mlock (0: mlock, 1: mlock then munlock) and mremap
+ * (0: larger in place, 1: larger with MREMAP_MAYMOVE, 2: the same size with MREMAP_MAYMOVE |
+ * MREMAP_DONTUNMAP, 3: smaller).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +58,32 @@ int main(int argc, char **argv) {
       char *a = make(k);
       int r = mprotect(a + P, 2 * P, prots[i]);
       printf("mprotect %s 0x%x %d\n", kinds[k], prots[i], r ? errno : 0);
+      munmap(a, 4 * P);
+    }
+    for (int flags = 0; flags <= 8; flags++) {
+      char *a = make(k);
+      int r = msync(a + P, 2 * P, flags);
+      printf("msync %s %d %d\n", kinds[k], flags, r ? errno : 0);
+      munmap(a, 4 * P);
+    }
+    for (int how = 0; how < 2; how++) {
+      /* mlock, mlock then munlock */
+      char *a = make(k);
+      int r = mlock(a + P, 2 * P);
+      if (r == 0 && how == 1) r = munlock(a + P, 2 * P);
+      printf("mlock %s %d %d\n", kinds[k], how, r ? errno : 0);
+      munmap(a, 4 * P);
+    }
+    /* mremap of the middle two pages: in place larger (0), moved larger (MAYMOVE), moved
+       with MREMAP_DONTUNMAP at the same size (MAYMOVE | DONTUNMAP), shrunk (0, smaller). */
+    const int mflags[] = {0, 1, 5, 0};
+    for (int i = 0; i < 4; i++) {
+      char *a = make(k);
+      long nl = i == 3 ? P : i == 2 ? 2 * P : 3 * P;
+      /* The fifth argument is given (NULL): with MREMAP_DONTUNMAP the kernel reads it. */
+      void *r = mremap(a + P, 2 * P, nl, mflags[i], (void *)0);
+      printf("mremap %s %d %d\n", kinds[k], i, r == MAP_FAILED ? errno : 0);
+      if (r != MAP_FAILED && r != a + P) munmap(r, nl);
       munmap(a, 4 * P);
     }
   }
