@@ -6,7 +6,8 @@
  * private and shared, MAP_GROWSDOWN), on Linux 6.18 x86-64, and recorded the errno of each call
  * in test/golden/kernel/matrix.linux.txt (how to record it again: the comment at the top of
  * matrix.c). Here each call is made the same way and must end with the same errno; the audit
- * runs after each. 477 calls.
+ * runs after each. Then mmap with no hint: twenty flag sets, six protections, no descriptor, a
+ * read-write and a read-only one, offsets 0, a page and 100. 1,557 calls.
  */
 
 import { readFileSync } from "node:fs";
@@ -31,13 +32,15 @@ const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number>
   lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
 };
 
-const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap"] as const;
+const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap"] as const;
 type Call = (typeof CALLS)[number];
 
 interface Line {
   call: Call;
   kind: string;
   arg: number;
+  /** The argument as recorded (mmap: "flags:prot:offset"). */
+  spec: string;
   errno: number;
 }
 
@@ -48,9 +51,15 @@ function lines(): Line[] {
     .split("\n")
     .map((l) => {
       const [call, kind, arg, errno] = l.split(" ");
-      if (!CALLS.includes(call as Call) || !(kind in KINDS))
+      if (!CALLS.includes(call as Call) || !(kind in KINDS || call === "mmap"))
         throw new Error(`matrix.linux.txt: bad line ${l}`);
-      return { call: call as Call, kind, arg: Number(arg), errno: Number(errno) };
+      return {
+        call: call as Call,
+        kind,
+        arg: call === "mmap" ? 0 : Number(arg),
+        spec: arg,
+        errno: Number(errno),
+      };
     });
 }
 
@@ -63,7 +72,7 @@ const MREMAP: readonly [number, number][] = [
 ];
 
 /** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
-function run(p: LinuxProcess, call: Call, at: number, arg: number): number {
+function run(p: LinuxProcess, call: Exclude<Call, "mmap">, at: number, arg: number): number {
   switch (call) {
     case "madvise":
       p.madvise(at, 2 * P, arg);
@@ -89,10 +98,37 @@ function run(p: LinuxProcess, call: Call, at: number, arg: number): number {
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(477);
-    expect(new Set(all.map((l) => l.kind)).size).toBe(9);
+    expect(all.length).toBe(1557);
+    expect(new Set(all.filter((l) => l.call !== "mmap").map((l) => l.kind)).size).toBe(9);
   });
-  for (const call of CALLS)
+  it("mmap: every call ends with the kernel's errno", () => {
+    const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
+    const p = sys.createProcess() as LinuxProcess;
+    const file = new MemoryFile(8 * P);
+    const fds: Record<string, number> = {
+      none: -1,
+      rw: p.fds.open(file, "rw"),
+      ro: p.fds.open(file, "r"),
+    };
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const l of all.filter((x) => x.call === "mmap")) {
+      const [flags, prot, off] = l.spec.split(":").map(Number);
+      let errno = 0;
+      try {
+        const a = p.mmap(0, 2 * P, prot, flags, fds[l.kind], off);
+        p.munmap(a, 2 * P);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+        errno = LINUX_ERRNO_H[e.code];
+      }
+      got.push(`mmap ${l.kind} ${l.spec} ${errno}`);
+      want.push(`mmap ${l.kind} ${l.spec} ${l.errno}`);
+    }
+    sys.audit();
+    expect(got).toEqual(want);
+  });
+  for (const call of ["madvise", "mprotect", "msync", "mlock", "mremap"] as const)
     it(`${call}: every call ends with the kernel's errno`, () => {
       const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
       const p = sys.createProcess() as LinuxProcess;

@@ -59,6 +59,7 @@ import {
 import { LinuxTopDown, type PlacementStrategy } from "../map/placement.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { OBJ_ONEMAPPING, OBJ_SHM, VmObject } from "../object/VmObject.js";
+import { Device } from "../pager/device.js";
 import { linux as L } from "./constants.js";
 import { Process, type ProcessOptions, type Rlimit } from "./Process.js";
 import type { VmSystem } from "./VmSystem.js";
@@ -108,11 +109,17 @@ const LEGACY_MAP_MASK =
   L.MAP_32BIT |
   (0x3f << 26);
 /**
- * What MAP_SHARED_VALIDATE accepts: LEGACY_MAP_MASK plus the file's mmap_supported_flags. No
- * vnode here supports synchronous page faults (DAX), so MAP_SYNC is EOPNOTSUPP; so is
- * MAP_FIXED_NOREPLACE, which the kernel's legacy mask lacks too.
+ * What MAP_SHARED_VALIDATE accepts: LEGACY_MAP_MASK plus the file's mmap_supported_flags.
+ * MAP_FIXED_NOREPLACE is EOPNOTSUPP there (the kernel's legacy mask lacks it too). A regular
+ * file here is what ext4 or xfs offer without DAX: its mmap_supported_flags name MAP_SYNC, so
+ * validation lets it through, and its mmap method refuses it (EOPNOTSUPP) whatever the mapping
+ * type, MAP_SHARED and MAP_PRIVATE included: Linux 6.18 sets VM_SYNC from the flags before it
+ * masks MAP_SHARED's to the legacy set (checked on this machine's kernel). A device is as
+ * /dev/zero or shmem: MAP_SYNC is not among its flags (EOPNOTSUPP under MAP_SHARED_VALIDATE),
+ * and it ignores it otherwise.
  */
 const VALIDATE_MASK = LEGACY_MAP_MASK;
+const FILE_VALIDATE_MASK = LEGACY_MAP_MASK | L.MAP_SYNC;
 
 /** Options of a Linux process (sys.createProcess()). */
 export interface LinuxProcessOptions extends ProcessOptions {
@@ -267,10 +274,13 @@ export class LinuxProcess extends Process {
       this.#mlockFutureOk(sc, size);
     // vm_flags: VM_MAY* all set; a shared mapping of a file not open for writing loses MAYWRITE.
     let maxprot: VmProt = VM_PROT_ALL;
+    const regular = file !== undefined && !(file.vnode instanceof Device);
+    const sync = regular && (flags & L.MAP_SYNC) !== 0;
     if (file !== undefined) {
       if (type === L.MAP_SHARED) flags &= LEGACY_MAP_MASK;
       if (shared) {
-        if ((flags & ~VALIDATE_MASK) !== 0) throw this._err(sc, "EOPNOTSUPP");
+        if ((flags & ~(regular ? FILE_VALIDATE_MASK : VALIDATE_MASK)) !== 0)
+          throw this._err(sc, "EOPNOTSUPP");
         if ((prot & L.PROT_WRITE) !== 0 && file.mode === "r")
           throw this._err(sc, "EACCES", "shared PROT_WRITE on a descriptor open read-only");
         if (file.mode === "r") maxprot &= ~VM_PROT_WRITE;
@@ -292,6 +302,8 @@ export class LinuxProcess extends Process {
     let object: VmObject | null = null;
     let cow = 0;
     if (file !== undefined) {
+      // The file's mmap method (ext4_file_mmap: daxdev_mapping_supported).
+      if (sync) throw this._err(sc, "EOPNOTSUPP", "MAP_SYNC needs a DAX file");
       this._checkDevice(sc, file.vnode, shared, offset, size);
       object = this.sys._vnodeObject(file.vnode, file.path);
       // A shared vma stays shared in a fork child (dup_mmap copies no VM_SHARED page).

@@ -87,5 +87,23 @@ int main(int argc, char **argv) {
       munmap(a, 4 * P);
     }
   }
+  /* mmap with no hint: each flag set (from the names the table has) with each protection, on
+     no descriptor, the read-write one and the read-only one, at offsets 0, a page, and 100. */
+  const int mmflags[] = {0x00,    0x01,    0x02,    0x03,    0x22,    0x21,    0x23,
+                         0x2022,  0x8002,  0x4002,  0x20002, 0x0102,  0x40002, 0x80001,
+                         0x80003, 0x0802,  0x1002,  0x40,    0x42,    0x62};
+  const int mmprots[] = {0, 1, 3, 4, 7, 8};
+  const int fds[] = {-1, rw, ro};
+  const char *fdn[] = {"none", "rw", "ro"};
+  const long offs[] = {0, 4096, 100};
+  for (unsigned fi = 0; fi < 3; fi++)
+    for (unsigned i = 0; i < sizeof mmflags / sizeof mmflags[0]; i++)
+      for (unsigned j = 0; j < sizeof mmprots / sizeof mmprots[0]; j++)
+        for (unsigned o = 0; o < 3; o++) {
+          void *r = mmap(0, 2 * P, mmprots[j], mmflags[i], fds[fi], offs[o]);
+          printf("mmap %s 0x%x:%d:%ld %d\n", fdn[fi], mmflags[i], mmprots[j], offs[o],
+                 r == MAP_FAILED ? errno : 0);
+          if (r != MAP_FAILED) munmap(r, 2 * P);
+        }
   return 0;
 }
