@@ -7,7 +7,9 @@
  * in test/golden/kernel/matrix.linux.txt (how to record it again: the comment at the top of
  * matrix.c). Here each call is made the same way and must end with the same errno; the audit
  * runs after each. Then mmap with no hint: twenty flag sets, six protections, no descriptor, a
- * read-write and a read-only one, offsets 0, a page and 100. 1,557 calls.
+ * read-write and a read-only one, offsets 0, a page and 100. Last, 22 calls over a range with
+ * a hole in it, or unaligned, or empty (munmap, mprotect, madvise, mincore, mlock, munlock,
+ * msync, mremap, mmap with MAP_FIXED_NOREPLACE or an unaligned MAP_FIXED). 1,579 calls.
  */
 
 import { readFileSync } from "node:fs";
@@ -32,7 +34,7 @@ const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number>
   lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
 };
 
-const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap"] as const;
+const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap", "misc"] as const;
 type Call = (typeof CALLS)[number];
 
 interface Line {
@@ -51,7 +53,7 @@ function lines(): Line[] {
     .split("\n")
     .map((l) => {
       const [call, kind, arg, errno] = l.split(" ");
-      if (!CALLS.includes(call as Call) || !(kind in KINDS || call === "mmap"))
+      if (!CALLS.includes(call as Call) || !(kind in KINDS || call === "mmap" || call === "misc"))
         throw new Error(`matrix.linux.txt: bad line ${l}`);
       return {
         call: call as Call,
@@ -63,6 +65,33 @@ function lines(): Line[] {
     });
 }
 
+/** matrix.c's "misc" cases, by name: each on a 4-page mapping at `a` whose second page is gone. */
+const MISC: Record<string, (p: LinuxProcess, a: number) => unknown> = {
+  "munmap-unaligned": (p, a) => p.munmap(a + 1, P),
+  "munmap-len0": (p, a) => p.munmap(a, 0),
+  "munmap-hole": (p, a) => p.munmap(a + P, P),
+  "mprotect-over-hole": (p, a) => p.mprotect(a, 4 * P, L.PROT_READ),
+  "mprotect-unaligned": (p, a) => p.mprotect(a + 1, P, L.PROT_READ),
+  "mprotect-len0": (p, a) => p.mprotect(a + P, 0, L.PROT_READ),
+  "mprotect-in-hole": (p, a) => p.mprotect(a + P, P, L.PROT_READ),
+  "madvise-over-hole": (p, a) => p.madvise(a, 4 * P, L.MADV_DONTNEED),
+  "madvise-unaligned": (p, a) => p.madvise(a + 1, P, L.MADV_DONTNEED),
+  "mincore-unaligned": (p, a) => p.mincore(a + 1, P),
+  "mincore-hole": (p, a) => p.mincore(a, 4 * P),
+  "mincore-len0-hole": (p, a) => p.mincore(a + P, 0),
+  "mlock-over-hole": (p, a) => p.mlock(a, 4 * P),
+  "munlock-over-hole": (p, a) => p.munlock(a, 4 * P),
+  "msync-over-hole": (p, a) => p.msync(a, 4 * P, L.MS_SYNC),
+  "msync-unaligned": (p, a) => p.msync(a + 1, P, L.MS_SYNC),
+  "mremap-old0-private": (p, a) => p.mremap(a, 0, P, L.MREMAP_MAYMOVE),
+  "mremap-over-hole": (p, a) => p.mremap(a, 3 * P, 4 * P, L.MREMAP_MAYMOVE),
+  "mremap-shrink-to0": (p, a) => p.mremap(a, P, 0, 0),
+  "mmap-noreplace-over": (p, a) => p.mmap(a, P, L.PROT_READ, ANON | L.MAP_FIXED_NOREPLACE, -1, 0),
+  "mmap-noreplace-hole": (p, a) =>
+    p.mmap(a + P, P, L.PROT_READ, ANON | L.MAP_FIXED_NOREPLACE, -1, 0),
+  "mmap-fixed-unaligned": (p, a) => p.mmap(a + 1, P, L.PROT_READ, ANON | L.MAP_FIXED, -1, 0),
+};
+
 /** mremap's new length and flags for matrix.c's cases 0-3. */
 const MREMAP: readonly [number, number][] = [
   [3 * P, 0],
@@ -72,7 +101,12 @@ const MREMAP: readonly [number, number][] = [
 ];
 
 /** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
-function run(p: LinuxProcess, call: Exclude<Call, "mmap">, at: number, arg: number): number {
+function run(
+  p: LinuxProcess,
+  call: Exclude<Call, "mmap" | "misc">,
+  at: number,
+  arg: number,
+): number {
   switch (call) {
     case "madvise":
       p.madvise(at, 2 * P, arg);
@@ -98,8 +132,9 @@ function run(p: LinuxProcess, call: Exclude<Call, "mmap">, at: number, arg: numb
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(1557);
-    expect(new Set(all.filter((l) => l.call !== "mmap").map((l) => l.kind)).size).toBe(9);
+    expect(all.length).toBe(1579);
+    const kinds = all.filter((l) => l.call !== "mmap" && l.call !== "misc").map((l) => l.kind);
+    expect(new Set(kinds).size).toBe(9);
   });
   it("mmap: every call ends with the kernel's errno", () => {
     const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
@@ -126,6 +161,29 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
       want.push(`mmap ${l.kind} ${l.spec} ${l.errno}`);
     }
     sys.audit();
+    expect(got).toEqual(want);
+  });
+  it("ranges with a hole, unaligned or empty: every call ends with the kernel's errno", () => {
+    const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
+    const p = sys.createProcess() as LinuxProcess;
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const l of all.filter((x) => x.call === "misc")) {
+      const a = p.mmap(0, 4 * P, RW, ANON, -1, 0);
+      p.write8(a, 1);
+      p.munmap(a + P, P);
+      let errno = 0;
+      try {
+        MISC[l.kind](p, a);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+        errno = LINUX_ERRNO_H[e.code];
+      }
+      got.push(`${l.kind} ${errno}`);
+      want.push(`${l.kind} ${l.errno}`);
+      p.munmap(a, 4 * P);
+      sys.audit();
+    }
     expect(got).toEqual(want);
   });
   for (const call of ["madvise", "mprotect", "msync", "mlock", "mremap"] as const)

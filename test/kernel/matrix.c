@@ -105,5 +105,41 @@ int main(int argc, char **argv) {
                  r == MAP_FAILED ? errno : 0);
           if (r != MAP_FAILED) munmap(r, 2 * P);
         }
+  /* Ranges and holes: a fresh private anonymous mapping of 4 pages at a, its second page
+     unmapped (a hole), then one call; "misc <name> - <errno>". */
+  for (int c = 0; c < 22; c++) {
+    char *a = mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    a[0] = 1;
+    munmap(a + P, P);
+    unsigned char vec[8];
+    long r = 0;
+    const char *name = "";
+    switch (c) {
+      case 0: name = "munmap-unaligned"; r = munmap(a + 1, P); break;
+      case 1: name = "munmap-len0"; r = munmap(a, 0); break;
+      case 2: name = "munmap-hole"; r = munmap(a + P, P); break;
+      case 3: name = "mprotect-over-hole"; r = mprotect(a, 4 * P, PROT_READ); break;
+      case 4: name = "mprotect-unaligned"; r = mprotect(a + 1, P, PROT_READ); break;
+      case 5: name = "mprotect-len0"; r = mprotect(a + P, 0, PROT_READ); break;
+      case 6: name = "mprotect-in-hole"; r = mprotect(a + P, P, PROT_READ); break;
+      case 7: name = "madvise-over-hole"; r = madvise(a, 4 * P, MADV_DONTNEED); break;
+      case 8: name = "madvise-unaligned"; r = madvise(a + 1, P, MADV_DONTNEED); break;
+      case 9: name = "mincore-unaligned"; r = mincore(a + 1, P, vec); break;
+      case 10: name = "mincore-hole"; r = mincore(a, 4 * P, vec); break;
+      case 11: name = "mincore-len0-hole"; r = mincore(a + P, 0, vec); break;
+      case 12: name = "mlock-over-hole"; r = mlock(a, 4 * P); break;
+      case 13: name = "munlock-over-hole"; r = munlock(a, 4 * P); break;
+      case 14: name = "msync-over-hole"; r = msync(a, 4 * P, MS_SYNC); break;
+      case 15: name = "msync-unaligned"; r = msync(a + 1, P, MS_SYNC); break;
+      case 16: name = "mremap-old0-private"; r = (long)mremap(a, 0, P, MREMAP_MAYMOVE, (void *)0); break;
+      case 17: name = "mremap-over-hole"; r = (long)mremap(a, 3 * P, 4 * P, MREMAP_MAYMOVE, (void *)0); break;
+      case 18: name = "mremap-shrink-to0"; r = (long)mremap(a, P, 0, 0, (void *)0); break;
+      case 19: name = "mmap-noreplace-over"; r = (long)mmap(a, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0); break;
+      case 20: name = "mmap-noreplace-hole"; r = (long)mmap(a + P, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0); break;
+      case 21: name = "mmap-fixed-unaligned"; r = (long)mmap(a + 1, P, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0); break;
+    }
+    printf("misc %s - %d\n", name, r == -1 ? errno : 0);
+    munmap(a, 4 * P);
+  }
   return 0;
 }
