@@ -9,7 +9,11 @@
  * runs after each. Then mmap with no hint: twenty flag sets, six protections, no descriptor, a
  * read-write and a read-only one, offsets 0, a page and 100. Last, 22 calls over a range with
  * a hole in it, or unaligned, or empty (munmap, mprotect, madvise, mincore, mlock, munlock,
- * msync, mremap, mmap with MAP_FIXED_NOREPLACE or an unaligned MAP_FIXED). 1,579 calls.
+ * msync, mremap, mmap with MAP_FIXED_NOREPLACE or an unaligned MAP_FIXED). And what a page
+ * holds after ten advices (DONTNEED zeroes private memory, REMOVE punches a hole, FREE keeps
+ * the bytes while there is no pressure, ...) over seven kinds: 0x5a written to the middle pages,
+ * the advice, the byte read back; one file for the whole run, so its bytes carry from case to
+ * case, as in matrix.c. 1,649 lines.
  */
 
 import { readFileSync } from "node:fs";
@@ -34,7 +38,7 @@ const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number>
   lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
 };
 
-const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap", "misc"] as const;
+const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap", "misc", "value"] as const;
 type Call = (typeof CALLS)[number];
 
 interface Line {
@@ -103,7 +107,7 @@ const MREMAP: readonly [number, number][] = [
 /** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
 function run(
   p: LinuxProcess,
-  call: Exclude<Call, "mmap" | "misc">,
+  call: Exclude<Call, "mmap" | "misc" | "value">,
   at: number,
   arg: number,
 ): number {
@@ -132,8 +136,10 @@ function run(
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(1579);
-    const kinds = all.filter((l) => l.call !== "mmap" && l.call !== "misc").map((l) => l.kind);
+    expect(all.length).toBe(1649);
+    const kinds = all
+      .filter((l) => l.call !== "mmap" && l.call !== "misc" && l.call !== "value")
+      .map((l) => l.kind);
     expect(new Set(kinds).size).toBe(9);
   });
   it("mmap: every call ends with the kernel's errno", () => {
@@ -161,6 +167,32 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
       want.push(`mmap ${l.kind} ${l.spec} ${l.errno}`);
     }
     sys.audit();
+    expect(got).toEqual(want);
+  });
+  it("what a page holds after each advice: the kernel's byte", () => {
+    const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
+    const p = sys.createProcess() as LinuxProcess;
+    const file = new MemoryFile(8 * P);
+    const rw = p.fds.open(file, "rw");
+    const ro = p.fds.open(file, "r");
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const l of all.filter((x) => x.call === "value")) {
+      const a = KINDS[l.kind](p, rw, ro);
+      p.write8(a, 1);
+      p.write8(a + P, 0x5a);
+      let byte = -1;
+      try {
+        p.madvise(a + P, 2 * P, l.arg);
+        byte = p.read8(a + P);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+      }
+      got.push(`${l.kind} ${l.arg} ${byte}`);
+      want.push(`${l.kind} ${l.arg} ${l.errno}`);
+      p.munmap(a, 4 * P);
+      sys.audit();
+    }
     expect(got).toEqual(want);
   });
   it("ranges with a hole, unaligned or empty: every call ends with the kernel's errno", () => {

@@ -1,6 +1,6 @@
 /*
- * Records what this machine's Linux answers to madvise, mprotect, msync, mlock and mremap over
- * each kind of mapping,
+ * Records what this machine's Linux answers to madvise, mprotect, msync, mlock, mremap and mmap
+ * over each kind of mapping, and what a page holds after an advice,
  * for test/kernel.matrix.test.ts, which asks vmspace the same questions. Build and run:
  *   cc -O0 -o matrix matrix.c && ./matrix FILE > test/golden/kernel/matrix.linux.txt
  * FILE: a scratch file of at least 32 KiB (it is mapped, never written through write()).
@@ -105,6 +105,20 @@ int main(int argc, char **argv) {
                  r == MAP_FAILED ? errno : 0);
           if (r != MAP_FAILED) munmap(r, 2 * P);
         }
+  /* What a page holds after an advice: 0x5a written to the first byte of the middle pages,
+     the advice given, then that byte read back ("value <kind> <advice> <byte>", or -1 when the
+     advice failed). The file is one for the whole run, so its bytes carry from case to case. */
+  const int vadv[] = {0, 3, 4, 8, 9, 20, 21, 22, 23, 24};
+  for (int k = 0; k < 9; k++) {
+    if (k == 4 || k == 5) continue; /* read-only, PROT_NONE: nothing to write */
+    for (unsigned i = 0; i < sizeof vadv / sizeof vadv[0]; i++) {
+      char *a = make(k);
+      a[P] = 0x5a;
+      int r = madvise(a + P, 2 * P, vadv[i]);
+      printf("value %s %d %d\n", kinds[k], vadv[i], r ? -1 : (unsigned char)a[P]);
+      munmap(a, 4 * P);
+    }
+  }
   /* Ranges and holes: a fresh private anonymous mapping of 4 pages at a, its second page
      unmapped (a hole), then one call; "misc <name> - <errno>". */
   for (int c = 0; c < 22; c++) {
