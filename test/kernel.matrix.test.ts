@@ -13,12 +13,21 @@
  * holds after ten advices (DONTNEED zeroes private memory, REMOVE punches a hole, FREE keeps
  * the bytes while there is no pressure, ...) over seven kinds: 0x5a written to the middle pages,
  * the advice, the byte read back; one file for the whole run, so its bytes carry from case to
- * case, as in matrix.c. 1,649 lines.
+ * case, as in matrix.c. And fork: plain, after MADV_DONTFORK or after MADV_WIPEONFORK, what the
+ * child reads (or that the read faults) and what the parent reads after the child wrote.
+ * 1,670 lines.
  */
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { linux as L, type LinuxProcess, MemoryFile, VmError, VmSystem } from "../src/index.js";
+import {
+  linux as L,
+  type LinuxProcess,
+  MemoryFault,
+  MemoryFile,
+  VmError,
+  VmSystem,
+} from "../src/index.js";
 import { LINUX_ERRNO_H } from "./errnoh.js";
 
 const P = 4096;
@@ -38,7 +47,17 @@ const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number>
   lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
 };
 
-const CALLS = ["madvise", "mprotect", "msync", "mlock", "mremap", "mmap", "misc", "value"] as const;
+const CALLS = [
+  "madvise",
+  "mprotect",
+  "msync",
+  "mlock",
+  "mremap",
+  "mmap",
+  "misc",
+  "value",
+  "fork",
+] as const;
 type Call = (typeof CALLS)[number];
 
 interface Line {
@@ -107,7 +126,7 @@ const MREMAP: readonly [number, number][] = [
 /** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
 function run(
   p: LinuxProcess,
-  call: Exclude<Call, "mmap" | "misc" | "value">,
+  call: Exclude<Call, "mmap" | "misc" | "value" | "fork">,
   at: number,
   arg: number,
 ): number {
@@ -136,9 +155,11 @@ function run(
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(1649);
+    expect(all.length).toBe(1670);
     const kinds = all
-      .filter((l) => l.call !== "mmap" && l.call !== "misc" && l.call !== "value")
+      .filter(
+        (l) => l.call !== "mmap" && l.call !== "misc" && l.call !== "value" && l.call !== "fork",
+      )
       .map((l) => l.kind);
     expect(new Set(kinds).size).toBe(9);
   });
@@ -167,6 +188,41 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
       want.push(`mmap ${l.kind} ${l.spec} ${l.errno}`);
     }
     sys.audit();
+    expect(got).toEqual(want);
+  });
+  it("fork: what the child reads, and what the parent reads after the child wrote", () => {
+    const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
+    const p = sys.createProcess() as LinuxProcess;
+    const file = new MemoryFile(8 * P);
+    const rw = p.fds.open(file, "rw");
+    const ro = p.fds.open(file, "r");
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const l of all.filter((x) => x.call === "fork")) {
+      const a = KINDS[l.kind](p, rw, ro);
+      p.write8(a, 1);
+      p.write8(a + P, 0x5a);
+      try {
+        if (l.arg === 1) p.madvise(a + P, 2 * P, L.MADV_DONTFORK);
+        if (l.arg === 2) p.madvise(a + P, 2 * P, L.MADV_WIPEONFORK);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e; // WIPEONFORK on shared or file memory: EINVAL
+      }
+      const c = p.fork();
+      let child: number;
+      try {
+        child = c.read8(a + P);
+        c.write8(a + P, 0x11);
+      } catch (e) {
+        if (!(e instanceof MemoryFault)) throw e;
+        child = 255;
+      }
+      c.exit();
+      got.push(`${l.kind} ${l.arg} ${child * 256 + p.read8(a + P)}`);
+      want.push(`${l.kind} ${l.arg} ${l.errno}`);
+      p.munmap(a, 4 * P);
+      sys.audit();
+    }
     expect(got).toEqual(want);
   });
   it("what a page holds after each advice: the kernel's byte", () => {

@@ -15,12 +15,19 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const long P = 4096;
 static const char *kinds[] = {"anon",   "shanon", "filepriv",  "fileshared",  "filero",
                               "none",   "locked", "growsdown", "lockedshared"};
 static int rw, ro;
+
+static void on_segv(int sig) {
+  (void)sig;
+  _exit(255);
+}
 
 static char *make(int k) {
   const int RW = PROT_READ | PROT_WRITE, A = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -116,6 +123,32 @@ int main(int argc, char **argv) {
       a[P] = 0x5a;
       int r = madvise(a + P, 2 * P, vadv[i]);
       printf("value %s %d %d\n", kinds[k], vadv[i], r ? -1 : (unsigned char)a[P]);
+      munmap(a, 4 * P);
+    }
+  }
+  /* fork: 0x5a in the middle pages; then plain (0), MADV_DONTFORK (1) or MADV_WIPEONFORK (2,
+     EINVAL on shared and file memory: then a plain fork); the child reads the byte (255: the
+     read faulted) and writes 0x11 there; the parent reads the byte after the child is gone.
+     "fork <kind> <mode> <child's byte>*256 + <parent's byte after>" */
+  for (int k = 0; k < 9; k++) {
+    if (k == 4 || k == 5) continue;
+    for (int mode = 0; mode < 3; mode++) {
+      char *a = make(k);
+      a[P] = 0x5a;
+      if (mode == 1) madvise(a + P, 2 * P, MADV_DONTFORK);
+      if (mode == 2) madvise(a + P, 2 * P, MADV_WIPEONFORK);
+      fflush(stdout);
+      pid_t c = fork();
+      if (c == 0) {
+        signal(SIGSEGV, on_segv);
+        unsigned char v = (unsigned char)a[P];
+        a[P] = 0x11;
+        _exit(v);
+      }
+      int st = 0;
+      waitpid(c, &st, 0);
+      int child = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+      printf("fork %s %d %d\n", kinds[k], mode, child * 256 + (unsigned char)a[P]);
       munmap(a, 4 * P);
     }
   }
