@@ -14,8 +14,10 @@
  * the bytes while there is no pressure, ...) over seven kinds: 0x5a written to the middle pages,
  * the advice, the byte read back; one file for the whole run, so its bytes carry from case to
  * case, as in matrix.c. And fork: plain, after MADV_DONTFORK or after MADV_WIPEONFORK, what the
- * child reads (or that the read faults) and what the parent reads after the child wrote.
- * 1,670 lines.
+ * child reads (or that the read faults) and what the parent reads after the child wrote. And
+ * what mremap carries to the new range (moved larger, moved with MREMAP_DONTUNMAP, shrunk) and
+ * what the old range shows under MREMAP_DONTUNMAP. Each section that reads bytes starts from a
+ * zeroed file. 1,691 lines.
  */
 
 import { readFileSync } from "node:fs";
@@ -57,6 +59,7 @@ const CALLS = [
   "misc",
   "value",
   "fork",
+  "mremapv",
 ] as const;
 type Call = (typeof CALLS)[number];
 
@@ -126,7 +129,7 @@ const MREMAP: readonly [number, number][] = [
 /** Makes one call of the matrix at `at`; returns where mremap moved the pages, else -1. */
 function run(
   p: LinuxProcess,
-  call: Exclude<Call, "mmap" | "misc" | "value" | "fork">,
+  call: Exclude<Call, "mmap" | "misc" | "value" | "fork" | "mremapv">,
   at: number,
   arg: number,
 ): number {
@@ -155,7 +158,7 @@ function run(
 describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
   const all = lines();
   it("has every call matrix.c makes", () => {
-    expect(all.length).toBe(1670);
+    expect(all.length).toBe(1691);
     const kinds = all
       .filter(
         (l) => l.call !== "mmap" && l.call !== "misc" && l.call !== "value" && l.call !== "fork",
@@ -220,6 +223,35 @@ describe("Linux personality against Linux 6.18 (test/kernel/matrix.c)", () => {
       c.exit();
       got.push(`${l.kind} ${l.arg} ${child * 256 + p.read8(a + P)}`);
       want.push(`${l.kind} ${l.arg} ${l.errno}`);
+      p.munmap(a, 4 * P);
+      sys.audit();
+    }
+    expect(got).toEqual(want);
+  });
+  it("mremap: what the new range holds, and the old one under MREMAP_DONTUNMAP", () => {
+    const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
+    const p = sys.createProcess() as LinuxProcess;
+    const file = new MemoryFile(8 * P);
+    const rw = p.fds.open(file, "rw");
+    const ro = p.fds.open(file, "r");
+    const got: string[] = [];
+    const want: string[] = [];
+    for (const l of all.filter((x) => x.call === "mremapv")) {
+      const a = KINDS[l.kind](p, rw, ro);
+      p.write8(a, 1);
+      p.write8(a + P, 0x5a);
+      const [len, flags] = MREMAP[l.arg];
+      let v = -1;
+      let r = -1;
+      try {
+        r = p.mremap(a + P, 2 * P, len, flags);
+        v = p.read8(r) * 256 + (l.arg === 2 ? p.read8(a + P) : 0);
+      } catch (e) {
+        if (!(e instanceof VmError)) throw e;
+      }
+      got.push(`${l.kind} ${l.arg} ${v}`);
+      want.push(`${l.kind} ${l.arg} ${l.errno}`);
+      if (r >= 0 && r !== a + P) p.munmap(r, len);
       p.munmap(a, 4 * P);
       sys.audit();
     }

@@ -24,6 +24,11 @@ static const char *kinds[] = {"anon",   "shanon", "filepriv",  "fileshared",  "f
                               "none",   "locked", "growsdown", "lockedshared"};
 static int rw, ro;
 
+/* Zeroes the file: each section that reads bytes back starts from a zeroed file. */
+static void reset_file(void) {
+  if (ftruncate(rw, 0) != 0 || ftruncate(rw, 8 * P) != 0) { perror("ftruncate"); _exit(1); }
+}
+
 static void on_segv(int sig) {
   (void)sig;
   _exit(255);
@@ -114,8 +119,9 @@ int main(int argc, char **argv) {
         }
   /* What a page holds after an advice: 0x5a written to the first byte of the middle pages,
      the advice given, then that byte read back ("value <kind> <advice> <byte>", or -1 when the
-     advice failed). The file is one for the whole run, so its bytes carry from case to case. */
+     advice failed). The file is zeroed first; its bytes then carry from case to case. */
   const int vadv[] = {0, 3, 4, 8, 9, 20, 21, 22, 23, 24};
+  reset_file();
   for (int k = 0; k < 9; k++) {
     if (k == 4 || k == 5) continue; /* read-only, PROT_NONE: nothing to write */
     for (unsigned i = 0; i < sizeof vadv / sizeof vadv[0]; i++) {
@@ -130,6 +136,7 @@ int main(int argc, char **argv) {
      EINVAL on shared and file memory: then a plain fork); the child reads the byte (255: the
      read faulted) and writes 0x11 there; the parent reads the byte after the child is gone.
      "fork <kind> <mode> <child's byte>*256 + <parent's byte after>" */
+  reset_file();
   for (int k = 0; k < 9; k++) {
     if (k == 4 || k == 5) continue;
     for (int mode = 0; mode < 3; mode++) {
@@ -149,6 +156,24 @@ int main(int argc, char **argv) {
       waitpid(c, &st, 0);
       int child = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
       printf("fork %s %d %d\n", kinds[k], mode, child * 256 + (unsigned char)a[P]);
+      munmap(a, 4 * P);
+    }
+  }
+  /* What mremap carries: 0x5a in the middle pages, then the middle two pages moved larger
+     (1), moved at the same size with MREMAP_DONTUNMAP (2: the old range stays mapped), or
+     shrunk to one in place (3); "mremapv <kind> <case> <new byte>*256 + <old byte>" (the old
+     byte only for case 2, where the old range is still mapped; else 0). */
+  reset_file();
+  for (int k = 0; k < 9; k++) {
+    if (k == 4 || k == 5) continue;
+    for (int i = 1; i < 4; i++) {
+      char *a = make(k);
+      a[P] = 0x5a;
+      long nl = i == 3 ? P : i == 2 ? 2 * P : 3 * P;
+      char *r = mremap(a + P, 2 * P, nl, i == 3 ? 0 : i == 2 ? 5 : 1, (void *)0);
+      int v = r == MAP_FAILED ? -1 : (unsigned char)r[0] * 256 + (i == 2 ? (unsigned char)a[P] : 0);
+      printf("mremapv %s %d %d\n", kinds[k], i, v);
+      if (r != MAP_FAILED && r != a + P) munmap(r, nl);
       munmap(a, 4 * P);
     }
   }
