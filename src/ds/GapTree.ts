@@ -658,10 +658,10 @@ export class GapTree<N extends GapNode<N>> {
     const g = pred === null ? 0 : n.start - (L.f[k] - L.f[k + c]);
     this.#thread(n, pred, succ);
     const slot = this.#place(n, leaf, i, g);
-    const nl = n.leaf;
-    const j = slot - c * nl + 1;
-    if (j < L.n[nl]) this.#rekey(nl, j, succ.start, succ.start - n.end);
-    else this.#rekey(succ.leaf, this.#indexOf(succ.leaf, succ), succ.start, succ.start - n.end);
+    // succ follows n: next in n's leaf, or first in the next one if a split put n last.
+    const sl = succ.leaf;
+    const j = sl === n.leaf ? slot - c * sl + 1 : 0;
+    this.#rekey(sl, j, succ.start, succ.start - n.end);
   }
 
   /** Sets the key and gap of item i of leaf x (and its ancestors' copy of a first key). */
@@ -895,7 +895,11 @@ export class GapTree<N extends GapNode<N>> {
     return e;
   }
 
-  /** Index in the leaves' entry slots of lookup's answer, or -1. */
+  /**
+   * Index in the leaves' entry slots of lookup's answer, or -1. The scans are Pool.floor's,
+   * written out: calling floor per level measured 5% slower at 1,000 entries and 10% at
+   * 1,000,000 (its arrays re-read per call, and an inner node needs no below-the-first test).
+   */
   #slotAt(addr: number): number {
     let x = this.#root;
     if (!this.#rootIsLeaf) {
