@@ -42,6 +42,8 @@ export const MAP_ENTRY_WIPE_HELD = 0x00400000;
  * wherever it clears USER_WIRED; it is never set without USER_WIRED.
  */
 export const MAP_ENTRY_LOCK_ONFAULT = 0x00800000;
+/** USER_WIRED with its qualifier: what the map clears when a user wiring goes. */
+export const MAP_ENTRY_USER_WIRED_BITS = MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT;
 
 /** An entry with any of these never absorbs its predecessor. */
 export const MAP_ENTRY_NOMERGE_MASK =

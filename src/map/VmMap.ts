@@ -80,6 +80,7 @@ import {
   MAP_ENTRY_STACK_GAP_DN,
   MAP_ENTRY_STACK_GAP_UP,
   MAP_ENTRY_USER_WIRED,
+  MAP_ENTRY_USER_WIRED_BITS,
   MAP_ENTRY_VN_EXEC,
   MAP_ENTRY_WIRE_SKIPPED,
   MAP_ENTRY_WRITECNT,
@@ -1757,11 +1758,8 @@ export class VmMap {
     let prev = firstE.prev;
     e = firstE;
     for (; e !== null && e.start < end; prev = e, e = e.next) {
-      if (user && (e.eflags & (MAP_ENTRY_WIRE_SKIPPED | MAP_ENTRY_USER_WIRED)) === 0) {
-        e.eflags |= MAP_ENTRY_USER_WIRED;
-        wc.userWired += (e.end - e.start) / this.pageSize;
-        this.#userWiredPages += (e.end - e.start) / this.pageSize;
-      }
+      if (user && (e.eflags & (MAP_ENTRY_WIRE_SKIPPED | MAP_ENTRY_USER_WIRED)) === 0)
+        this.#userWiring(e, true);
       e.eflags &= ~(MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WIRE_SKIPPED);
       this.#tryMerge(prev, e);
     }
@@ -1801,11 +1799,7 @@ export class VmMap {
       for (; e !== null && e.start < end; prev = e, e = e.next) {
         this.#clipEnd(e, end);
         if (!user || (e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
-          if (user) {
-            e.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT);
-            this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
-            this.#userWiredPages -= (e.end - e.start) / this.pageSize;
-          }
+          if (user) this.#userWiring(e, false);
           if (e.wiredCount === 1) this.#entryUnwire(e);
           else e.wiredCount--;
         }
@@ -1866,12 +1860,20 @@ export class VmMap {
    */
   #entryUnwire(e: VmMapEntry): void {
     this.hooks?.unwirePages(this, e.start, e.end);
-    if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) {
-      this.wireCounter.userWired -= (e.end - e.start) / this.pageSize;
-      this.#userWiredPages -= (e.end - e.start) / this.pageSize;
-    }
+    if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) this.#userWiring(e, false);
     e.wiredCount = 0;
-    e.eflags &= ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT);
+  }
+
+  /**
+   * Gives `e` its user wiring (USER_WIRED) or takes it (with its LOCK_ONFAULT qualifier), and
+   * counts its pages in the system's user-wired pages and the map's own.
+   */
+  #userWiring(e: VmMapEntry, on: boolean): void {
+    const pages = (e.end - e.start) / this.pageSize;
+    if (on) e.eflags |= MAP_ENTRY_USER_WIRED;
+    else e.eflags &= ~MAP_ENTRY_USER_WIRED_BITS;
+    this.wireCounter.userWired += on ? pages : -pages;
+    this.#userWiredPages += on ? pages : -pages;
   }
 
   // ---------------------------------------------------------------- stacks
@@ -2235,15 +2237,9 @@ export class VmMap {
           e.object!.flags &= ~OBJ_ONEMAPPING;
           n.object = e.object;
           n.offset = e.offset;
-          n.eflags =
-            e.eflags & ~(MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT | MAP_ENTRY_IN_TRANSITION);
+          n.eflags = e.eflags & ~(MAP_ENTRY_USER_WIRED_BITS | MAP_ENTRY_IN_TRANSITION);
         } else if (inh === VM_INHERIT_COPY) {
-          n.eflags &= ~(
-            MAP_ENTRY_USER_WIRED |
-            MAP_ENTRY_LOCK_ONFAULT |
-            MAP_ENTRY_IN_TRANSITION |
-            MAP_ENTRY_WRITECNT
-          );
+          n.eflags &= ~(MAP_ENTRY_USER_WIRED_BITS | MAP_ENTRY_IN_TRANSITION | MAP_ENTRY_WRITECNT);
           n.object = null;
           if ((e.eflags & MAP_ENTRY_GUARD) === 0) {
             if (e.wiredCount === 0 || (e.protection & VM_PROT_WRITE) === 0) {
@@ -2281,8 +2277,7 @@ export class VmMap {
           n.eflags =
             e.eflags &
             ~(
-              MAP_ENTRY_USER_WIRED |
-              MAP_ENTRY_LOCK_ONFAULT |
+              MAP_ENTRY_USER_WIRED_BITS |
               MAP_ENTRY_IN_TRANSITION |
               MAP_ENTRY_WRITECNT |
               MAP_ENTRY_VN_EXEC |
