@@ -459,7 +459,7 @@ export class LinuxProcess extends Process {
     const ps = this._ps;
     for (const e of this.#entriesIn(start, end)) {
       if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
-      if (e.object !== null && e.object.type === "device") continue; // VM_PFNMAP: not populated
+      if (this.#isDevice(e)) continue; // VM_PFNMAP: not populated
       const accessible = (e.protection & VM_PROT_ALL) !== 0;
       if (!accessible && stopAtFirst) stopped = true;
       if (!accessible) continue;
@@ -523,6 +523,15 @@ export class LinuxProcess extends Process {
       o !== null &&
       (o.type === "vnode" || o.type === "device" || (o.flags & OBJ_SHM) !== 0)
     );
+  }
+  /** Whether e maps a file (its chain ends in a vnode object). */
+  #isFile(e: VmMapEntry): boolean {
+    return e.object !== null && e.object.bottom.type === "vnode";
+  }
+
+  /** Whether e maps a device (Linux's VM_IO | VM_PFNMAP). */
+  #isDevice(e: VmMapEntry): boolean {
+    return e.object !== null && e.object.type === "device";
   }
 
   #growsDown(e: VmMapEntry): boolean {
@@ -691,7 +700,7 @@ export class LinuxProcess extends Process {
       // except for MADV_DONTNEED_LOCKED.
       case L.MADV_DONTNEED:
       case L.MADV_DONTNEED_LOCKED:
-        if (e.object !== null && e.object.type === "device")
+        if (this.#isDevice(e))
           throw this._err(sc, "EINVAL", "madvise of a device mapping (VM_PFNMAP)");
         if (locked && advice === L.MADV_DONTNEED)
           throw this._err(sc, "EINVAL", "MADV_DONTNEED on locked memory");
@@ -699,11 +708,11 @@ export class LinuxProcess extends Process {
       case L.MADV_COLD:
       case L.MADV_PAGEOUT:
         // can_madv_lru_vma: neither VM_LOCKED nor VM_PFNMAP (a device mapping).
-        if (locked || (e.object !== null && e.object.type === "device"))
+        if (locked || this.#isDevice(e))
           throw this._err(sc, "EINVAL", "MADV_COLD/MADV_PAGEOUT on locked memory or a device");
         return;
       case L.MADV_FREE:
-        if (locked || this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
+        if (locked || this.#isShared(e) || this.#isFile(e))
           throw this._err(sc, "EINVAL", "MADV_FREE needs private anonymous memory");
         return;
       case L.MADV_REMOVE:
@@ -711,7 +720,7 @@ export class LinuxProcess extends Process {
         // memory; shared anonymous memory has its shmem file), then one that is not shared and
         // writable (vma_is_shared_maywrite); vfs_fallocate refuses a device file.
         if (locked) throw this._err(sc, "EINVAL", "MADV_REMOVE on locked memory");
-        if (e.object === null || (!this.#isShared(e) && e.object.bottom.type !== "vnode"))
+        if (e.object === null || (!this.#isShared(e) && !this.#isFile(e)))
           throw this._err(sc, "EINVAL", "MADV_REMOVE needs a file or shared memory");
         if (!this.#isShared(e) || (e.maxProtection & VM_PROT_WRITE) === 0)
           throw this._err(sc, "EACCES", "MADV_REMOVE needs a shared writable mapping");
@@ -719,14 +728,14 @@ export class LinuxProcess extends Process {
           throw this._err(sc, "ENODEV", "MADV_REMOVE cannot punch a hole in a device");
         return;
       case L.MADV_WIPEONFORK:
-        if (this.#isShared(e) || (e.object !== null && e.object.bottom.type === "vnode"))
+        if (this.#isShared(e) || this.#isFile(e))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
       // madvise_vma_behavior: a device mapping is VM_IO | VM_PFNMAP | VM_DONTEXPAND (what
       // remap_pfn_range sets): MADV_DOFORK refuses VM_IO, MADV_DODUMP any of VM_SPECIAL.
       case L.MADV_DOFORK:
       case L.MADV_DODUMP:
-        if (e.object !== null && e.object.type === "device")
+        if (this.#isDevice(e))
           throw this._err(sc, "EINVAL", "MADV_DOFORK/MADV_DODUMP of a device mapping");
         return;
     }
@@ -1087,7 +1096,7 @@ export class LinuxProcess extends Process {
    */
   #placeMove(sc: string, vma: Vma, oldAddr: number, newLen: number, hint = 0): number {
     const e = vma.first;
-    const file = e.object !== null && e.object.bottom.type === "vnode";
+    const file = this.#isFile(e);
     const at = this.placement.place(this.map, {
       hint,
       length: newLen,
@@ -1293,8 +1302,8 @@ export class LinuxProcess extends Process {
     if (((a.eflags ^ b.eflags) & (MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN)) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
-    const fa = a.object !== null && a.object.bottom.type === "vnode";
-    const fb = b.object !== null && b.object.bottom.type === "vnode";
+    const fa = this.#isFile(a);
+    const fb = this.#isFile(b);
     if (fa !== fb) return false;
     if (fa)
       return (
