@@ -392,19 +392,18 @@ function failedAs(cx: CallContext, op: TraceOp & { errno: string | null }, e: un
 }
 
 /**
- * Compares a call's ending here (`threw` and the error) with the trace's (its errno or
- * success), for calls whose only result is that.
+ * Makes a call whose only result is its ending (an errno or success) and compares that with
+ * the trace's.
  */
-function settle(
-  cx: CallContext,
-  op: TraceOp & { errno: string | null },
-  threw: boolean,
-  err: unknown,
-): void {
-  if (threw) {
-    if (op.errno !== null) failedAs(cx, op, err);
-    else failedHere(cx, op, err);
-  } else if (op.errno !== null) failedAs(cx, op, undefined);
+function settle(cx: CallContext, op: TraceOp & { errno: string | null }, call: () => void): void {
+  try {
+    call();
+  } catch (e) {
+    if (op.errno !== null) failedAs(cx, op, e);
+    else failedHere(cx, op, e);
+    return;
+  }
+  if (op.errno !== null) failedAs(cx, op, undefined);
 }
 
 /** A call that succeeded in the trace failed here with `e`. */
@@ -440,17 +439,11 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
         cx.unverifiable(op, "EINVAL: may come from the key, whose allocation the log leaves out");
         return;
       }
-      let threw = false;
-      let err: unknown;
-      try {
+      settle(cx, op, () => {
         if (op.op === "munmap") p.munmap(op.addr, op.length);
         else if (op.op === "mprotect") p.mprotect(op.addr, op.length, op.prot);
         else p.madvise(op.addr, op.length, op.advice);
-      } catch (e) {
-        threw = true;
-        err = e;
-      }
-      settle(cx, op, threw, err);
+      });
       return;
     }
     case "mremap":
@@ -461,18 +454,12 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
         if (op.errno !== "EINVAL") cx.diverge(op, `mlock2 flags ${hex(op.flags)} are unknown here`);
         return;
       }
-      let threw = false;
-      let err: unknown;
-      try {
+      settle(cx, op, () => {
         if (op.syscall === "mlockall") p.mlockall(op.flags);
         else if (op.syscall === "munlockall") p.munlockall();
         else if (op.syscall === "munlock") p.munlock(op.addr, op.length);
         else p.mlock(op.addr, op.length); // mlock2's MLOCK_ONFAULT: populated at once, as mlock
-      } catch (e) {
-        threw = true;
-        err = e;
-      }
-      settle(cx, op, threw, err);
+      });
       return;
     }
     case "brk": {
