@@ -38,7 +38,7 @@ import {
   VmSystem,
   type Vnode,
 } from "../src/index.js";
-import type { TraceOp } from "./trace.js";
+import { LOCAL_NAMES, type TraceOp } from "./trace.js";
 
 /** One line of /proc/PID/maps. */
 export interface ProcMapsLine {
@@ -51,8 +51,8 @@ export interface ProcMapsLine {
 }
 
 const USER_TOP = 2 ** 47;
-/** mlock2's flag (uapi asm-generic/mman-common.h). */
-const MLOCK_ONFAULT = 0x01;
+/** mlock2's flag, from the names the trace parser adds to the public table. */
+const MLOCK_ONFAULT = LOCAL_NAMES.MLOCK_ONFAULT;
 
 /** Parses /proc/PID/maps text. Throws on a line it cannot read (with its number). */
 export function parseProcMaps(text: string): ProcMapsLine[] {
