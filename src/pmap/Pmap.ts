@@ -52,10 +52,10 @@ const TLB_MASK = TLB_SIZE - 1;
 /** Range operations of #apply. */
 const OP_REMOVE = 0;
 const OP_PROTECT = 1;
-/** OP_PROTECT without testing the TLB page by page: the caller swept the TLB's tags. */
-const OP_PROTECT_SWEPT = 4;
 const OP_WIRE = 2;
 const OP_UNWIRE = 3;
+/** OP_PROTECT without testing the TLB page by page: the caller swept the TLB's tags. */
+const OP_PROTECT_SWEPT = 4;
 
 /** PROT_* bits to PTE permission bits. */
 export function protToPte(prot: VmProt): number {
