@@ -37,6 +37,7 @@ export {
   type LookupInfo,
   type LookupResult,
   MAP_32BIT_MAX_ADDR,
+  MAP_ENTRY_CACHE,
   type MapFaultHooks,
   VmMap,
   type VmMapLimits,

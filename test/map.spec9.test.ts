@@ -355,10 +355,11 @@ describe("9.5 max_free invariant", () => {
           }
           eq(map.nentries, n0 + 1);
           eq(map.maxFree, naiveMaxFree(map));
+          // The pieces merge back, except grow-down stack pieces, which never absorb others.
+          // (Read first: a merge with the next piece frees ent.)
+          const noMerge = (ent.eflags & MAP_ENTRY_GROWS_DOWN) !== 0;
           map.simplifyEntry(ent);
           map.unlock();
-          // The pieces merge back, except grow-down stack pieces, which never absorb others.
-          const noMerge = (ent.eflags & MAP_ENTRY_GROWS_DOWN) !== 0;
           eq(map.nentries, noMerge ? n0 + 1 : n0);
           bump("clip");
         }

@@ -150,6 +150,13 @@ import {
 import type { MapPmap } from "../pmap/MapPmap.js";
 import { VM_FAULT_READ_AHEAD_INIT, VmMapEntry } from "./VmMapEntry.js";
 
+/**
+ * Freed entries a map keeps for reuse. A munmap, a merge or a MAP_FIXED replacement frees one
+ * to a few entries per call; larger frees (a munmap of many mappings, exit) go mostly to the
+ * garbage collector.
+ */
+export const MAP_ENTRY_CACHE = 128;
+
 /** errno values vm_map_madvise returns (FreeBSD numbering). */
 const EINVAL = 22;
 
@@ -317,6 +324,20 @@ export class VmMap {
   #busy = 0;
   /** Objects whose release is deferred to unlock (vm_map_entry_delete's deferred list). */
   #deferred: VmObject[] = [];
+  /**
+   * Entries unlinked under the current hold of the lock (deleted or merged away). They are
+   * freed at unlock, with the deferred objects, so that an operation may still read an entry
+   * it has just unlinked.
+   */
+  #deadEntries: VmMapEntry[] = [];
+  /**
+   * Freed entries kept for reuse, at most MAP_ENTRY_CACHE, as FreeBSD's map-entry zone keeps
+   * freed items in its caches: an mmap after a munmap, a clip after a merge, takes the entry
+   * the last one freed, still in the cache, and makes no garbage. Garbage entries cost twice:
+   * collections, and live entries scattered over a heap several times their size (measured in
+   * BENCHMARKS.md).
+   */
+  #spareEntries: VmMapEntry[] = [];
   /** Last entry found by lookup, a one-entry cache in front of the tree. */
   #hint: VmMapEntry | null = null;
   /** Pages of this map's user-wired (USER_WIRED) entries: Linux's mm->locked_vm. */
@@ -501,6 +522,21 @@ export class VmMap {
   #runDeferred(): void {
     const d = this.#deferred;
     while (d.length > 0) d.pop()!.deallocate();
+    const dead = this.#deadEntries;
+    const spare = this.#spareEntries;
+    while (dead.length > 0) {
+      const e = dead.pop()!;
+      e.dispose();
+      if (spare.length < MAP_ENTRY_CACHE) spare.push(e);
+    }
+  }
+
+  /** vm_map_entry_create: a new entry, in a new entry's state; a freed one when there is one. */
+  #newEntry(): VmMapEntry {
+    const e = this.#spareEntries.pop();
+    if (e === undefined) return new VmMapEntry();
+    e.reset();
+    return e;
   }
 
   // ---------------------------------------------------------------- validation helpers
@@ -638,6 +674,7 @@ export class VmMap {
   #unlink(e: VmMapEntry): void {
     if (this.#hint === e) this.#hint = null;
     this.#tree.remove(e);
+    this.#deadEntries.push(e);
   }
 
   /** Applies a change of e.start/e.end made in place. */
@@ -701,7 +738,7 @@ export class VmMap {
   /** vm_map_entry_clone: a copy of e with its own object reference. */
   #clone(e: VmMapEntry): VmMapEntry {
     if (e.object === null && (e.eflags & MAP_ENTRY_GUARD) === 0) this.#entryBack(e);
-    const n = new VmMapEntry();
+    const n = this.#newEntry();
     n.copyFrom(e);
     if (n.object !== null) n.object.reference();
     return n;
@@ -937,7 +974,7 @@ export class VmMap {
       if (object !== null) object.reference();
     }
     // 11. A new entry.
-    const e = new VmMapEntry();
+    const e = this.#newEntry();
     e.start = start;
     e.end = end;
     e.object = object;
@@ -946,7 +983,7 @@ export class VmMap {
     e.inheritance = inheritance;
     e.protection = prot;
     e.maxProtection = max;
-    // wiredCount 0 and readAhead VM_FAULT_READ_AHEAD_INIT come from the constructor.
+    // wiredCount 0 and readAhead VM_FAULT_READ_AHEAD_INIT come from #newEntry.
     e.nextRead = start;
     this.#link(e, prev);
     if ((eflags & MAP_ENTRY_GUARD) === 0) this.#size += end - start;
@@ -2221,7 +2258,7 @@ export class VmMap {
         let inh = e.inheritance;
         if ((e.eflags & MAP_ENTRY_GUARD) !== 0 && inh !== VM_INHERIT_NONE) inh = VM_INHERIT_COPY;
         if (inh === VM_INHERIT_NONE) continue;
-        const n = new VmMapEntry();
+        const n = child.#newEntry();
         n.copyFrom(e);
         n.wiredCount = 0;
         n.readAhead = VM_FAULT_READ_AHEAD_INIT;
@@ -2384,5 +2421,12 @@ export class VmMap {
     }
     if (size !== this.#size) panic(who, `size ${this.#size} but entries map ${size}`);
     if (this.#lock.held) panic(who, "map left locked");
+    if (this.#deadEntries.length !== 0) panic(who, "unlinked entries not freed at unlock");
+    const spare = this.#spareEntries;
+    if (spare.length > MAP_ENTRY_CACHE) panic(who, `${spare.length} cached entries`);
+    for (const e of spare)
+      if (!e.disposed || e.leaf !== -1 || e.prev !== null || e.next !== null)
+        panic(who, "a cached free entry is in use");
+    if (new Set(spare).size !== spare.length) panic(who, "an entry cached twice");
   }
 }

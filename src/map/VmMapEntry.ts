@@ -5,6 +5,12 @@
  * map's augmented tree (GapNode), so it carries the tree's links; those belong to the tree.
  * Entries are created, clipped, merged and freed only by VmMap, under the map's exclusive lock.
  *
+ * Lifetime. An entry is the map's, as in FreeBSD, where entries come from and go back to a UMA
+ * zone. One that is deleted or merged into a neighbour stays readable until the map is unlocked;
+ * it is then disposed (start and end -1, no object: see {@link VmMapEntry.disposed}) and a later
+ * insert, clip or fork of the same map may reuse it for another range. So hold an entry only
+ * while the map has not changed (compare the map's `timestamp`); copy what you need.
+ *
  * Guarded by: the map lock, every field.
  */
 
@@ -22,6 +28,9 @@ import type { PagerError } from "../pager/vnode.js";
 
 /** Initial read-ahead window of a new entry, in pages (VM_FAULT_READ_AHEAD_INIT). */
 export const VM_FAULT_READ_AHEAD_INIT = 15;
+
+/** start and end of a disposed entry: below every map (maps begin at 0 or above). */
+const DISPOSED = -1;
 
 export class VmMapEntry extends GapNode<VmMapEntry> {
   /** The backing object, or null for lazily allocated anonymous memory and guards. */
@@ -46,6 +55,38 @@ export class VmMapEntry extends GapNode<VmMapEntry> {
   // Set here rather than by field initializers: see GapNode.
   constructor() {
     super();
+    this.object = null;
+    this.offset = 0;
+    this.eflags = 0;
+    this.protection = 0;
+    this.maxProtection = 0;
+    this.inheritance = 1;
+    this.wiredCount = 0;
+    this.readAhead = VM_FAULT_READ_AHEAD_INIT;
+    this.nextRead = 0;
+  }
+
+  /**
+   * Marks a freed entry (VmMap keeps it for reuse): no range, no object, no wirings. A stale
+   * reference then reads as an empty range below every map, which the audit and most
+   * comparisons catch, rather than as the mapping it used to be.
+   */
+  dispose(): void {
+    this.start = this.end = DISPOSED;
+    this.object = null;
+    this.eflags = 0;
+    this.wiredCount = 0;
+  }
+
+  /** True once {@link dispose}d and not reused since. */
+  get disposed(): boolean {
+    return this.start === DISPOSED && this.end === DISPOSED;
+  }
+
+  /** Back to a new entry's state, as the constructor leaves it (reuse of a disposed entry). */
+  reset(): void {
+    this.start = 0;
+    this.end = 0;
     this.object = null;
     this.offset = 0;
     this.eflags = 0;
