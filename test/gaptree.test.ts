@@ -179,6 +179,10 @@ function run(
       // The same entry, and whether it contains the address, read from the leaf when it can.
       expect(t.lookupWithEnd(op.a)).toBe(want);
       expect(t.found).toBe(want !== null && op.a < want.end);
+      // And its successor from the leaf, when that shares it.
+      expect(t.lookupWithNext(op.a)).toBe(want);
+      const next = want === null ? (es[0] ?? null) : (es[es.indexOf(want) + 1] ?? null);
+      if (t.after !== undefined || want === null) expect(t.after).toBe(next);
       if (op.len > 0 && low < MAX && op.len <= MAX - low)
         expect(t.findGap(low, op.len, MAX)).toBe(naive.findGap(es, low, op.len));
       expect(t.findGapTopDown(low, high, op.len, MIN, MAX)).toBe(

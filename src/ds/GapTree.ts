@@ -872,6 +872,35 @@ export class GapTree<N extends GapNode<N>> {
   found = false;
 
   /**
+   * After {@link lookupWithNext}: the entry after the one it returned when that is next in the
+   * same leaf, or the first entry when it returned null; else undefined (read the answer's
+   * `next`).
+   */
+  after: N | null | undefined = undefined;
+
+  /**
+   * {@link lookup}, also giving the answer's successor (in {@link after}) from the leaf, so
+   * that the caller can read the two entries at once: through the answer's `next` link the
+   * second read waits for the first, a miss after a miss in a large map.
+   */
+  lookupWithNext(addr: number): N | null {
+    const x = this.#leafAt(addr);
+    const L = this.#leaves;
+    const f = L.f;
+    const b = L.w * x;
+    const n = L.n[x];
+    if (n === 0 || f[b] > addr) {
+      this.after = this.first;
+      return null;
+    }
+    let lo = 0;
+    while (lo + 1 < n && f[b + lo + 1] <= addr) lo++;
+    const slot = L.c * x + lo;
+    this.after = lo + 1 < n ? L.ents[slot + 1] : undefined;
+    return L.ents[slot];
+  }
+
+  /**
    * {@link lookup}, also telling (in {@link found}) whether the entry contains `addr`, read from
    * the leaf when the entry's successor shares it (the successor's start less its gap is the
    * entry's end), so that the entry itself is not read: at a million entries, reading it costs
@@ -901,6 +930,19 @@ export class GapTree<N extends GapNode<N>> {
    * 1,000,000 (its arrays re-read per call, and an inner node needs no below-the-first test).
    */
   #slotAt(addr: number): number {
+    const x = this.#leafAt(addr);
+    const L = this.#leaves;
+    const f = L.f;
+    const b = L.w * x;
+    const n = L.n[x];
+    if (n === 0 || f[b] > addr) return -1;
+    let lo = 0;
+    while (lo + 1 < n && f[b + lo + 1] <= addr) lo++;
+    return L.c * x + lo;
+  }
+
+  /** The leaf whose range holds `addr` (the first leaf for an address below every key). */
+  #leafAt(addr: number): number {
     let x = this.#root;
     if (!this.#rootIsLeaf) {
       const I = this.#inner;
@@ -921,14 +963,7 @@ export class GapTree<N extends GapNode<N>> {
         if (leafBelow) break;
       }
     }
-    const L = this.#leaves;
-    const f = L.f;
-    const b = L.w * x;
-    const n = L.n[x];
-    if (n === 0 || f[b] > addr) return -1;
-    let lo = 0;
-    while (lo + 1 < n && f[b + lo + 1] <= addr) lo++;
-    return L.c * x + lo;
+    return x;
   }
 
   /**

@@ -633,10 +633,19 @@ export class VmMap {
     if (Number.isNaN(start) || length < 0) return sentinel;
     if (start < this.#min) start = this.#min;
     if (start >= this.#max || length > this.#max - start) return sentinel;
-    // The gap at start (found through the hint), before the tree's first-fit search.
-    const p = this.#lookup(start);
+    // The gap at start (found through the hint, else with its successor from the tree's leaf,
+    // so that the two entries are read at once), before the tree's first-fit search.
+    let p = this.#nearHint(start);
+    let succ: VmMapEntry | null;
+    if (p !== null) succ = p.next;
+    else {
+      p = this.#tree.lookupWithNext(start);
+      const after = this.#tree.after;
+      // (after is known whenever p is null.)
+      succ = after !== undefined ? after : p!.next;
+      if (p !== null) this.#hint = p;
+    }
     const gapStart = p === null || p.end < start ? start : p.end;
-    const succ = this.#succ(p);
     if ((succ === null ? this.#max : succ.start) - gapStart >= length) return gapStart;
     const a = this.#tree.findGap(start, length, this.#max);
     return a < 0 ? sentinel : a;
