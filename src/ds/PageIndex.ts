@@ -4,10 +4,12 @@
  * FreeBSD keeps an object's pages in a radix trie (vm_radix) keyed by page index, so that the
  * fault path finds a page with a few array loads. This is the same idea, one level deep: the
  * index space is cut into chunks of CHUNK_PAGES consecutive pages, each chunk an Int32Array
- * holding `frame + 1` per page (0: not resident), found in a Map by chunk number. The chunk of
- * the last lookup is remembered, so the faults of a sequential sweep (and the prefault of the
- * neighbours) read one typed array and make no Map call. A chunk is dropped when its last page
- * goes.
+ * holding `frame + 1` per page (0: not resident) and, after them, its count of resident pages,
+ * found in a Map by chunk number. The chunk of the last lookup is remembered, so the faults of a
+ * sequential sweep (and the prefault of the neighbours) read one typed array and make no Map
+ * call. A chunk is dropped when its last page goes. The Map is made with the first page: most
+ * objects of a large address space never hold one (a clip gives an untouched mapping an
+ * object), and an empty Map costs more than the rest of the object.
  *
  * The interface is the subset of Map<number, number> the objects use (get, has, set, delete,
  * size, keys, iteration as [pindex, frame] pairs). Iteration visits chunks in the order they
@@ -24,9 +26,8 @@ export const CHUNK_PAGES = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_PAGES - 1;
 
 export class PageIndex {
-  readonly #chunks = new Map<number, Int32Array>();
-  /** Resident pages per chunk, by chunk number. */
-  readonly #counts = new Map<number, number>();
+  /** Chunks by chunk number; null until the first page. */
+  #chunks: Map<number, Int32Array> | null = null;
   #size = 0;
   /** The chunk of the last lookup (NaN: none). */
   #lastKey = Number.NaN;
@@ -39,6 +40,7 @@ export class PageIndex {
 
   #chunk(key: number): Int32Array | undefined {
     if (key === this.#lastKey) return this.#last;
+    if (this.#chunks === null) return undefined;
     const c = this.#chunks.get(key);
     if (c !== undefined) {
       this.#lastKey = key;
@@ -89,15 +91,15 @@ export class PageIndex {
     const i = small ? p & CHUNK_MASK : p - key * CHUNK_PAGES;
     let c = this.#chunk(key);
     if (c === undefined) {
-      c = new Int32Array(CHUNK_PAGES);
+      c = new Int32Array(CHUNK_PAGES + 1);
+      if (this.#chunks === null) this.#chunks = new Map();
       this.#chunks.set(key, c);
-      this.#counts.set(key, 0);
       this.#lastKey = key;
       this.#last = c;
     }
     if (c[i] === 0) {
       this.#size++;
-      this.#counts.set(key, this.#counts.get(key)! + 1);
+      c[CHUNK_PAGES]++;
     }
     c[i] = frame + 1;
     return this;
@@ -113,20 +115,19 @@ export class PageIndex {
     if (c === undefined || c[i] === 0) return false;
     c[i] = 0;
     this.#size--;
-    const n = this.#counts.get(key)! - 1;
-    if (n === 0) {
-      this.#chunks.delete(key);
-      this.#counts.delete(key);
+    if (--c[CHUNK_PAGES] === 0) {
+      this.#chunks!.delete(key);
       if (this.#lastKey === key) {
         this.#lastKey = Number.NaN;
         this.#last = undefined;
       }
-    } else this.#counts.set(key, n);
+    }
     return true;
   }
 
   /** Page indices, chunk by chunk. */
   *keys(): IterableIterator<number> {
+    if (this.#chunks === null) return;
     for (const [key, c] of this.#chunks) {
       const base = key * CHUNK_PAGES;
       for (let i = 0; i < CHUNK_PAGES; i++) if (c[i] !== 0) yield base + i;
@@ -135,6 +136,7 @@ export class PageIndex {
 
   /** [page index, frame] pairs, chunk by chunk. */
   *[Symbol.iterator](): IterableIterator<[number, number]> {
+    if (this.#chunks === null) return;
     for (const [key, c] of this.#chunks) {
       const base = key * CHUNK_PAGES;
       for (let i = 0; i < CHUNK_PAGES; i++) if (c[i] !== 0) yield [base + i, c[i] - 1];
@@ -146,9 +148,10 @@ export class PageIndex {
    * order, visiting only the chunks that overlap the range when it is wider than the index.
    */
   forEachIn(start: number, end: number, fn: (p: number, frame: number) => void): void {
-    if (this.#size === 0 || start >= end) return;
-    if ((end - start) / CHUNK_PAGES > this.#chunks.size) {
-      const keys = Float64Array.from(this.#chunks.keys()).sort();
+    const chunks = this.#chunks;
+    if (chunks === null || this.#size === 0 || start >= end) return;
+    if ((end - start) / CHUNK_PAGES > chunks.size) {
+      const keys = Float64Array.from(chunks.keys()).sort();
       for (const key of keys) {
         const base = key * CHUNK_PAGES;
         if (base + CHUNK_PAGES <= start || base >= end) continue;

@@ -103,6 +103,9 @@ export class ObjectContext {
 
 let nextObjectId = 1;
 
+/** The shadows of an object that has none (never written: the getter's type is read-only). */
+const NO_SHADOWS: ReadonlySet<VmObject> = new Set();
+
 export class VmObject {
   /** Unique id (constant). */
   readonly id: number;
@@ -119,12 +122,15 @@ export class VmObject {
   /** Object this one shadows, and the byte offset of our page 0 in it (object lock). */
   backingObject: VmObject | null = null;
   backingObjectOffset = 0;
-  /** Objects whose backing object this is (object lock). */
-  readonly shadows = new Set<VmObject>();
   /**
-   * shadows.size, kept beside the object's other counts: the Set is an object of its own, and
-   * vm_object_deallocate asks for its size on every reference dropped (a cache miss per call
-   * with many objects).
+   * Objects whose backing object this is (object lock); null until the first. Most objects are
+   * never shadowed, and an empty Set would be most of their size.
+   */
+  #shadows: Set<VmObject> | null = null;
+  /**
+   * The number of shadows, kept beside the object's other counts: the Set is an object of its
+   * own, and vm_object_deallocate asks for its size on every reference dropped (a cache miss
+   * per call with many objects).
    */
   #nshadows = 0;
   /** Resident pages: page index -> frame (object lock). */
@@ -267,17 +273,23 @@ export class VmObject {
   get shadowCount(): number {
     return this.#nshadows;
   }
+  /** Objects whose backing object this is (read-only: shadow() and collapses maintain it). */
+  get shadows(): ReadonlySet<VmObject> {
+    return this.#shadows ?? NO_SHADOWS;
+  }
 
   /** Links `shadow` under this backing object. */
   #addShadow(shadow: VmObject): void {
-    this.shadows.add(shadow);
-    this.#nshadows = this.shadows.size;
+    if (this.#shadows === null) this.#shadows = new Set();
+    this.#shadows.add(shadow);
+    this.#nshadows = this.#shadows.size;
   }
 
   /** Unlinks `shadow` from this backing object. */
   #removeShadow(shadow: VmObject): void {
-    this.shadows.delete(shadow);
-    this.#nshadows = this.shadows.size;
+    if (this.#shadows === null) return;
+    this.#shadows.delete(shadow);
+    this.#nshadows = this.#shadows.size;
   }
   /** Number of resident pages. */
   get residentCount(): number {
