@@ -66,6 +66,36 @@ describe("PageIndex", () => {
     );
   });
 
+  it("keeps chunks apart as they fill, grow, empty and come back (few pages, dense)", () => {
+    // Two pages in each of three chunks, the second beyond a new chunk's room (so that it
+    // grows), so that chunks empty and refill often, in every order.
+    const page = fc.constantFrom(
+      0,
+      9,
+      CHUNK_PAGES,
+      CHUNK_PAGES + 12,
+      2 ** 41 - CHUNK_PAGES,
+      2 ** 41 - 1,
+    );
+    const step = fc.record({ set: fc.boolean(), p: page, f: fc.integer({ min: 0, max: 1000 }) });
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const ix = new PageIndex();
+        const ref = new Map<number, number>();
+        for (const st of steps) {
+          if (st.set) {
+            ix.set(st.p, st.f);
+            ref.set(st.p, st.f);
+          } else expect(ix.delete(st.p)).toBe(ref.delete(st.p));
+          expect(ix.size).toBe(ref.size);
+          expect([...ix].sort((a, b) => a[0] - b[0])).toEqual([...ref].sort((a, b) => a[0] - b[0]));
+          for (const [p, f] of ref) expect(ix.get(p)).toBe(f);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("answers nothing for negative, fractional and unsafe indices, and refuses to set them", () => {
     const ix = new PageIndex();
     ix.set(0, 5);
