@@ -275,6 +275,32 @@ export function metadataPerPage(mib: number): { measured: number; frameArrays: n
 }
 
 /**
+ * Bytes of bookkeeping per mapping, measured as metadataPerPage measures per page: the growth
+ * of the JS heap while `count` one-page anonymous mappings are made (kept apart by alternating
+ * protections, so each is an entry of its own), then while one page of each is written (which
+ * gives each an object, a resident page and a translation). The frames are preallocated.
+ */
+export function metadataPerMapping(count: number): { mapped: number; touched: number } {
+  const sys = new VmSystem({ physicalMemory: (count + 4096) * PAGE });
+  const p = sys.createProcess();
+  const used = (): number => {
+    collect();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const addrs = new Float64Array(count);
+  const h0 = used();
+  for (let i = 0; i < count; i++)
+    addrs[i] = p.mmap(0, PAGE, i % 2 === 0 ? RW : F.PROT_READ | F.PROT_WRITE | F.PROT_EXEC, ANON);
+  const h1 = used();
+  for (let i = 0; i < count; i++) p.write8(addrs[i], 1);
+  const h2 = used();
+  if (p.maps().length < count) throw new Error("metadata: mappings merged");
+  if (sys.stats().frames.active < count) throw new Error("metadata: pages not resident");
+  return { mapped: (h1 - h0) / count, touched: (h2 - h0) / count };
+}
+
+/**
  * Parts of the address-space benchmarks, each of which the harness runs in a process of its
  * own. The TLB rows measured second in a process came out twice as slow as measured first, raw
  * loads included; faults and fork stay together, in that order, as they always ran (fork came
@@ -380,6 +406,29 @@ function metadataRows(quick: boolean, log: (s: string) => void, rows: SpaceRow[]
     goal: "(informational)",
     met: true,
     note: "frame arrays + measured growth of heap and buffers: object page index, page table, reverse map",
+  });
+  const n = quick ? 10_000 : 100_000;
+  log(`space: bookkeeping per mapping over ${n} one-page mappings`);
+  const mm = metadataPerMapping(n);
+  rows.push({
+    name: "bookkeeping per mapping, untouched (map entry and its share of the tree)",
+    unit: "mapping",
+    ns: Number.NaN,
+    bytes: mm.mapped,
+    linuxNs: null,
+    goal: "(informational)",
+    met: true,
+    note: `${n} one-page anonymous mappings`,
+  });
+  rows.push({
+    name: "bookkeeping per mapping, one page written (+ object, page index, translation)",
+    unit: "mapping",
+    ns: Number.NaN,
+    bytes: mm.touched,
+    linuxNs: null,
+    goal: "(informational)",
+    met: true,
+    note: "the frame's own arrays not included",
   });
 }
 
