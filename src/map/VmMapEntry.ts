@@ -52,18 +52,10 @@ export class VmMapEntry extends GapNode<VmMapEntry> {
   /** Address of the next expected sequential fault; for stack gaps, the guard size in bytes. */
   declare nextRead: number;
 
-  // Set here rather than by field initializers: see GapNode.
+  // Set by reset() rather than by field initializers: see GapNode.
   constructor() {
     super();
-    this.object = null;
-    this.offset = 0;
-    this.eflags = 0;
-    this.protection = 0;
-    this.maxProtection = 0;
-    this.inheritance = 1;
-    this.wiredCount = 0;
-    this.readAhead = VM_FAULT_READ_AHEAD_INIT;
-    this.nextRead = 0;
+    this.reset();
   }
 
   /**
@@ -83,7 +75,7 @@ export class VmMapEntry extends GapNode<VmMapEntry> {
     return this.start === DISPOSED && this.end === DISPOSED;
   }
 
-  /** Back to a new entry's state, as the constructor leaves it (reuse of a disposed entry). */
+  /** A new entry's state (the constructor's, and a disposed entry's when it is reused). */
   reset(): void {
     this.start = 0;
     this.end = 0;
