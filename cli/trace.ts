@@ -246,8 +246,6 @@ export const LOCAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
   MADV_COLLAPSE: 25,
   MADV_HWPOISON: 100,
   MADV_SOFT_OFFLINE: 101,
-  MADV_GUARD_INSTALL: 102,
-  MADV_GUARD_REMOVE: 103,
 });
 
 /** strace prints an unnamed huge page size as `N<<MAP_HUGE_SHIFT`. */

@@ -22,32 +22,8 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  linux as L,
-  type LinuxProcess,
-  MemoryFault,
-  MemoryFile,
-  VmError,
-  VmSystem,
-} from "../src/index.js";
-import { LINUX_ERRNO_H } from "./errnoh.js";
-
-const P = 4096;
-const RW = L.PROT_READ | L.PROT_WRITE;
-const ANON = L.MAP_PRIVATE | L.MAP_ANONYMOUS;
-
-/** The kinds of mapping, in matrix.c's order and with its names. */
-const KINDS: Record<string, (p: LinuxProcess, rw: number, ro: number) => number> = {
-  anon: (p) => p.mmap(0, 4 * P, RW, ANON, -1, 0),
-  shanon: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS, -1, 0),
-  filepriv: (p, rw) => p.mmap(0, 4 * P, RW, L.MAP_PRIVATE, rw, 0),
-  fileshared: (p, rw) => p.mmap(0, 4 * P, RW, L.MAP_SHARED, rw, 0),
-  filero: (p, _rw, ro) => p.mmap(0, 4 * P, L.PROT_READ, L.MAP_SHARED, ro, 0),
-  none: (p) => p.mmap(0, 4 * P, L.PROT_NONE, ANON, -1, 0),
-  locked: (p) => p.mmap(0, 4 * P, RW, ANON | L.MAP_LOCKED, -1, 0),
-  growsdown: (p) => p.mmap(0, 4 * P, RW, ANON | L.MAP_GROWSDOWN, -1, 0),
-  lockedshared: (p) => p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_LOCKED, -1, 0),
-};
+import { linux as L, type LinuxProcess, MemoryFault } from "../src/index.js";
+import { ANON, errnoOf, KINDS, P, RW, session } from "./kernelKinds.js";
 
 const CALLS = [
   "madvise",
@@ -152,25 +128,6 @@ function run(
       const r = p.mremap(at, 2 * P, len, flags);
       return r === at ? -1 : r;
     }
-  }
-}
-
-/** A fresh Linux process with one file open read-write and read-only. */
-function session(): { sys: VmSystem; p: LinuxProcess; rw: number; ro: number } {
-  const sys = new VmSystem({ personality: "linux", physicalMemory: 64 << 20 });
-  const p = sys.createProcess() as LinuxProcess;
-  const file = new MemoryFile(8 * P);
-  return { sys, p, rw: p.fds.open(file, "rw"), ro: p.fds.open(file, "r") };
-}
-
-/** The Linux errno of fn's VmError, 0 when it returns. */
-function errnoOf(fn: () => unknown): number {
-  try {
-    fn();
-    return 0;
-  } catch (e) {
-    if (!(e instanceof VmError)) throw e;
-    return LINUX_ERRNO_H[e.code];
   }
 }
 

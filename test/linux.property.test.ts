@@ -6,7 +6,7 @@
  * MemoryFile opened "rw" or "r"; MAP_FIXED, MAP_FIXED_NOREPLACE, hinted, hint-less,
  * MAP_POPULATE, MAP_GROWSDOWN; file offsets past EOF), munmap, mprotect (holes, VM_MAYWRITE,
  * PROT_GROWSDOWN/PROT_GROWSUP), madvise (DONTNEED, DONTNEED_LOCKED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
- * hints), brk (grow, shrink, refused), mremap (shrink, grow in place, MAYMOVE, FIXED,
+ * GUARD_INSTALL/GUARD_REMOVE, hints), brk (grow, shrink, refused), mremap (shrink, grow in place, MAYMOVE, FIXED,
  * DONTUNMAP), fork and exit, reads and writes of 1, 2, 4 and 8 bytes and readBytes /
  * writeBytes / fetch of random lengths at random offsets (many crossing pages or landing on
  * unmapped, inaccessible or past-EOF pages, or in the hole below a MAP_GROWSDOWN mapping), plus
@@ -112,6 +112,8 @@ const {
   MADV_WILLNEED,
   MADV_DONTNEED,
   MADV_DONTNEED_LOCKED,
+  MADV_GUARD_INSTALL,
+  MADV_GUARD_REMOVE,
   MADV_FREE,
   MADV_DONTFORK,
   MADV_DOFORK,
@@ -200,6 +202,8 @@ interface MPage {
   dontfork: boolean;
   wipe: boolean;
   growsdown: boolean;
+  /** A guard marker (MADV_GUARD_INSTALL): any access the prot allows is SIGSEGV/SEGV_MAPERR. */
+  guard?: boolean;
   /** Model vma id: pages with one id certainly are one Linux vma. */
   vma: number;
   /** Only for LINUX_PROPERTY_TOLERATE=shared-file-fork: moved by mremap (the library shares it). */
@@ -411,6 +415,8 @@ const totals = {
   runs: 0,
   faults: 0,
   sigbus: 0,
+  /** Faults on a guard page. */
+  guarded: 0,
   grows: 0,
   reads: 0,
   writes: 0,
@@ -432,6 +438,8 @@ type Expect = {
   code: "SEGV_MAPERR" | "SEGV_ACCERR" | "BUS_ADRERR";
   lo: number;
   hi: number;
+  /** On a guard page. */
+  guard?: true;
 } | null;
 
 type Access = "read" | "write" | "execute";
@@ -620,7 +628,7 @@ class Run {
     }
     if (this.possibleVma(mp, above)[1] - pn > STACK_LIMIT_PAGES) return "?";
     for (let q = pn; q < above; q++) {
-      mp.pages.set(q, { ...v, cell: newCell() });
+      mp.pages.set(q, { ...v, cell: newCell(), guard: false });
       grown.push(q);
     }
     totals.grows++;
@@ -659,6 +667,8 @@ class Run {
               ? (pg.prot & PROT_READ) !== 0
               : pg.prot !== PROT_NONE;
       if (!ok) return { signal: "SIGSEGV", code: "SEGV_ACCERR", lo, hi };
+      // A guard marker is met once the vma allowed the access, before the file is read.
+      if (pg.guard === true) return { signal: "SIGSEGV", code: "SEGV_MAPERR", lo, hi, guard: true };
       if (pg.obj !== null && pg.fpage >= pg.obj.npages)
         return { signal: "SIGBUS", code: "BUS_ADRERR", lo, hi };
     }
@@ -789,6 +799,7 @@ class Run {
     }
     totals.faults++;
     if (exp.signal === "SIGBUS") totals.sigbus++;
+    if (exp.guard === true) totals.guarded++;
     if (!(got instanceof MemoryFault))
       this.fail(
         `${where()}: expected ${exp.signal}/${exp.code} in [${hex(exp.lo)}, ${hex(exp.hi)}), got ${got === null ? "no fault" : String(got)}`,
@@ -1322,6 +1333,9 @@ class Run {
       MADV_WILLNEED,
       MADV_COLD,
       MADV_PAGEOUT,
+      MADV_GUARD_INSTALL,
+      MADV_GUARD_INSTALL,
+      MADV_GUARD_REMOVE,
       5, // no such advice
       100,
     ];
@@ -1358,6 +1372,14 @@ class Run {
           case MADV_DONTNEED:
           case MADV_DONTNEED_LOCKED:
             if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
+            break;
+          case MADV_GUARD_INSTALL:
+            // Zapped as by MADV_DONTNEED (a shared page stays in its object), then marked.
+            if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
+            pg.guard = true;
+            break;
+          case MADV_GUARD_REMOVE:
+            pg.guard = false;
             break;
           case MADV_FREE: {
             const c = pg.cell;
@@ -1649,12 +1671,14 @@ class Run {
       for (let i = 0; i < len; i++) {
         const pg = moved[i];
         if (TOLERATE.has("dontunmap-file") && !pg.shared && pg.obj !== null)
-          mp.pages.set(src + i, { ...pg, obj: null, fpage: 0, cell: newCell() });
+          mp.pages.set(src + i, { ...pg, obj: null, fpage: 0, cell: newCell(), guard: false });
         else
           mp.pages.set(src + i, {
             ...pg,
             cell: pg.shared ? pg.cell : freshCell(pg, pg.fpage),
             moved: true,
+            // The guard markers go with the moved page tables.
+            guard: false,
           });
       }
     } else this.removeRange(mp, src, src + len);
@@ -1672,7 +1696,7 @@ class Run {
       fpage = 0;
     }
     for (let i = 0; i < n; i++) {
-      const pg: MPage = { ...last, obj, fpage: fpage + i, moved: false };
+      const pg: MPage = { ...last, obj, fpage: fpage + i, moved: false, guard: false };
       pg.cell = freshCell(pg, pg.fpage);
       mp.pages.set(pn + i, pg);
     }
@@ -1707,7 +1731,8 @@ class Run {
       if (pg.wipe) cell = newCell();
       else if (pg.shared) cell = pg.cell;
       else cell = copyCell(pg.cell);
-      child.pages.set(pn, { ...pg, cell });
+      // A VM_WIPEONFORK page comes to the child fresh, without its guard marker.
+      child.pages.set(pn, { ...pg, cell, guard: pg.guard === true && !pg.wipe });
     }
     this.procs.push(child);
     this.checkMaps(mp, `${this.name(mp)}.fork() parent`);

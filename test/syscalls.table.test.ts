@@ -988,6 +988,65 @@ describe("madvise", () => {
     expect(p.read8(LX_FIXED + P)).toBe(9);
     p.sys.audit();
   });
+  row("madvise-linux-guard-install", () => {
+    // Linux 6.18 (test/kernel/guard.c has the whole transcript).
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + 4 * P, 2 * P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    for (const a of [LX_FIXED, LX_FIXED + 4 * P]) {
+      p.write8(a + P, 7);
+      p.madvise(a + P, P, L.MADV_GUARD_INSTALL);
+      expect(() => p.read8(a + P)).toThrow(/SIGSEGV \(SEGV_MAPERR\)/);
+      expect(() => p.write8(a + P, 1)).toThrow(/SIGSEGV \(SEGV_MAPERR\)/);
+      p.madvise(a, 2 * P, L.MADV_DONTNEED);
+      p.mprotect(a, 2 * P, L.PROT_READ);
+      expect(() => p.read8(a + P)).toThrow(/SIGSEGV \(SEGV_MAPERR\)/);
+      p.mprotect(a, 2 * P, LRW);
+      expect(p.read8(a)).toBe(0);
+    }
+    const c = p.fork();
+    expect(() => c.read8(LX_FIXED + P)).toThrow(/SEGV_MAPERR/);
+    p.munmap(LX_FIXED, 2 * P);
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    expect(p.read8(LX_FIXED + P)).toBe(0);
+    p.sys.audit();
+  });
+  row("madvise-linux-guard-remove", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(LX_FIXED + 4 * P, P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    for (const a of [LX_FIXED, LX_FIXED + 4 * P]) {
+      p.write8(a, 7);
+      p.madvise(a, P, L.MADV_GUARD_INSTALL);
+      p.madvise(a, P, L.MADV_GUARD_REMOVE);
+    }
+    expect(p.read8(LX_FIXED)).toBe(0); // the private page went at the install
+    expect(p.read8(LX_FIXED + 4 * P)).toBe(7); // the shared page stayed in its object
+    p.madvise(LX_FIXED, P, L.MADV_GUARD_INSTALL);
+    p.mlock(LX_FIXED + 4 * P, P);
+    p.madvise(LX_FIXED + 4 * P, P, L.MADV_GUARD_REMOVE); // allowed on locked memory
+    p.sys.audit();
+  });
+  row("madvise-linux-guard-einval-locked", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED | L.MAP_LOCKED);
+    const before = snapshot(p);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_GUARD_INSTALL));
+    expect(snapshot(p)).toBe(before);
+    expect(p.read8(LX_FIXED)).toBe(0);
+  });
+  row("madvise-linux-guard-populate-efault", () => {
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 3 * P, LRW, LANON | L.MAP_FIXED);
+    p.madvise(LX_FIXED + P, P, L.MADV_GUARD_INSTALL);
+    fails(p, "madvise", "EFAULT", () => p.madvise(LX_FIXED, 3 * P, L.MADV_POPULATE_READ));
+    expect(Array.from(p.mincore(LX_FIXED, 3 * P), (v) => v & 1)).toEqual([1, 0, 0]);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(LX_FIXED, 3 * P));
+    // Locked all the same: MADV_DONTNEED and another install are now refused.
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_DONTNEED));
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED + 2 * P, P, L.MADV_GUARD_INSTALL));
+    p.sys.audit();
+  });
   row("madvise-linux-dontfork", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);

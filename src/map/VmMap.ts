@@ -1301,6 +1301,8 @@ export class VmMap {
     for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
       if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0)
         return KERN_FAILURE;
+    // Unmapping drops the range's guard markers (Linux's unmap zaps with ZAP_FLAG_DROP_MARKER).
+    this.pmap?.clearGuards?.(start, end);
     let entry = this.#lookupClipStart(start);
     while (entry !== null && entry.start < end) {
       rv = this.#clipEnd(entry, end);

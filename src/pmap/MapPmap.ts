@@ -17,4 +17,9 @@ export interface MapPmap {
    * something is mapped there already. Optional: without it, VmMap.prefault maps nothing.
    */
   enterQuick?(va: number, frame: number, prot: VmProt): void;
+  /**
+   * Drops the guard markers of [sva, eva) (Linux's MADV_GUARD_INSTALL markers, which an unmap
+   * drops). Optional: a pmap without markers needs nothing.
+   */
+  clearGuards?(sva: number, eva: number): void;
 }

@@ -26,6 +26,13 @@
  * (pmap, va) pairs that map it, so a frame can be unmapped everywhere before it is freed or
  * paged out (pmap_remove_all) and its modified/referenced state gathered.
  *
+ * Guard markers (Linux's PTE markers of MADV_GUARD_INSTALL): pages of the address space that
+ * must fault with SIGSEGV whatever the map allows there. They hold no translation and are kept
+ * beside the table, so that removing translations (a page discarded, a range zapped) keeps
+ * them; only clearGuards drops them (the map does on munmap, as Linux's unmap drops its
+ * markers). pmap_enter_quick maps nothing on a guard page and the fault path refuses one, so a
+ * guard page never has a translation (check() holds that).
+ *
  * This layer knows frames and addresses only: it never imports object or map.
  *
  * Guarded by: the pmap lock (one thread: the caller holding the map lock).
@@ -220,6 +227,8 @@ export class Pmap implements MapPmap {
   readonly tlbRd = new Float64Array(TLB_SIZE).fill(-1);
   readonly tlbWr = new Float64Array(TLB_SIZE).fill(-1);
   #destroyed = false;
+  /** Guard pages by address; null until the first (see the prologue). */
+  #guards: Set<number> | null = null;
   /** Scratch for protect: pages whose TLB slots a wide protect invalidates. */
   readonly #doomed = new Float64Array(TLB_SIZE);
 
@@ -362,7 +371,52 @@ export class Pmap implements MapPmap {
    */
   enterQuick(va: number, frame: number, prot: VmProt): void {
     if ((prot & (VM_PROT_READ | VM_PROT_EXECUTE)) === 0 || this.extract(va) !== 0) return;
+    if (this.#guards !== null && this.#guards.has(va)) return;
     this.enter(va, frame, prot & ~VM_PROT_WRITE, false, 0);
+  }
+
+  // ---------------------------------------------------------------- guard markers
+
+  /** True when page `va` (page-aligned) carries a guard marker. */
+  isGuard(va: number): boolean {
+    return this.#guards !== null && this.#guards.has(va);
+  }
+
+  /** Number of guard pages. */
+  get guardCount(): number {
+    return this.#guards === null ? 0 : this.#guards.size;
+  }
+
+  /**
+   * Puts guard markers on the pages of [sva, eva) (page-aligned), first removing their
+   * translations.
+   */
+  installGuards(sva: number, eva: number): void {
+    if (sva >= eva) return;
+    this.remove(sva, eva);
+    if (this.#guards === null) this.#guards = new Set();
+    for (let va = sva; va < eva; va += this.pageSize) this.#guards.add(va);
+  }
+
+  /** The guard pages in [sva, eva), in address order. */
+  guardsIn(sva: number, eva: number): number[] {
+    const g = this.#guards;
+    if (g === null || g.size === 0 || sva >= eva) return [];
+    const out: number[] = [];
+    if ((eva - sva) / this.pageSize <= g.size) {
+      for (let va = sva; va < eva; va += this.pageSize) if (g.has(va)) out.push(va);
+    } else {
+      for (const va of g) if (va >= sva && va < eva) out.push(va);
+      out.sort((a, b) => a - b);
+    }
+    return out;
+  }
+
+  /** Drops the guard markers of [sva, eva). */
+  clearGuards(sva: number, eva: number): void {
+    const g = this.#guards;
+    if (g === null || g.size === 0) return;
+    for (const va of this.guardsIn(sva, eva)) g.delete(va);
   }
 
   /**
@@ -612,6 +666,11 @@ export class Pmap implements MapPmap {
       if (!found) panic("pmap_check", `no pv entry for ${va}`);
     }
     if (n !== this.resident) panic("pmap_check", `resident ${this.resident} != ${n}`);
+    if (this.#guards !== null)
+      for (const va of this.#guards) {
+        if (va % this.pageSize !== 0) panic("pmap_check", `unaligned guard ${va}`);
+        if (this.extract(va) !== 0) panic("pmap_check", `guard page ${va} has a translation`);
+      }
     if (w !== this.wired) panic("pmap_check", `wired ${this.wired} != ${w}`);
     for (let s = 0; s < TLB_SIZE; s++) {
       const vpn = this.tlbTag[s];

@@ -60,6 +60,7 @@ import {
 } from "../base/kern.js";
 import {
   INHERIT_NAMES,
+  VM_INHERIT_COPY,
   VM_INHERIT_SHARE,
   VM_PROT_ALL,
   VM_PROT_EXECUTE,
@@ -975,6 +976,13 @@ export class Process {
     const child = this.sys._adopt(this);
     const rv = this.map.fork(child.map);
     kassert(rv === KERN_SUCCESS, "vmspace_fork", "fork failed");
+    // Guard markers (Linux's MADV_GUARD_INSTALL) go with what the child inherits as it is
+    // (copy_pte_range copies them), not with a VM_WIPEONFORK range, which it gets fresh.
+    const ps = this._ps;
+    for (const g of this.pmap.guardsIn(this.map.min, this.map.max)) {
+      const inh = this.map.lookupEntry(g).entry!.inheritance;
+      if (inh === VM_INHERIT_COPY || inh === VM_INHERIT_SHARE) child.pmap.installGuards(g, g + ps);
+    }
     return child;
   }
 

@@ -661,7 +661,13 @@ export class LinuxProcess extends Process {
     this._num(sc, addr, "addr");
     this._num(sc, length, "len");
     this._int(sc, advice, "advice");
-    if (advice < 0 || advice > L.MADV_DONTNEED_LOCKED || (advice > 4 && advice < 8))
+    if (
+      advice < 0 ||
+      (advice > L.MADV_DONTNEED_LOCKED &&
+        advice !== L.MADV_GUARD_INSTALL &&
+        advice !== L.MADV_GUARD_REMOVE) ||
+      (advice > 4 && advice < 8)
+    )
       throw this._err(sc, "EINVAL", "unknown advice");
     const ps = this._ps;
     if (addr % ps !== 0) throw this._err(sc, "EINVAL", "addr not page aligned");
@@ -731,6 +737,13 @@ export class LinuxProcess extends Process {
         if (this.#isShared(e) || this.#isFile(e))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
+      // is_valid_guard_vma: not VM_SPECIAL (a device mapping), and for an install not VM_LOCKED.
+      case L.MADV_GUARD_INSTALL:
+      case L.MADV_GUARD_REMOVE:
+        if (this.#isDevice(e)) throw this._err(sc, "EINVAL", "guard pages in a device mapping");
+        if (locked && advice === L.MADV_GUARD_INSTALL)
+          throw this._err(sc, "EINVAL", "MADV_GUARD_INSTALL on locked memory");
+        return;
       // madvise_vma_behavior: a device mapping is VM_IO | VM_PFNMAP | VM_DONTEXPAND (what
       // remap_pfn_range sets): MADV_DOFORK refuses VM_IO, MADV_DODUMP any of VM_SPECIAL.
       case L.MADV_DOFORK:
@@ -791,6 +804,16 @@ export class LinuxProcess extends Process {
       case L.MADV_DONTNEED:
         if (shared) this.pmap.remove(s, t);
         else this.#zap(e, s, t);
+        return;
+      case L.MADV_GUARD_INSTALL:
+        // madvise_guard_install: the range's pages are zapped (a private page is gone, a shared
+        // one only unmapped), then every page gets a marker that faults with SIGSEGV.
+        this.#advise(e, s, t, L.MADV_DONTNEED);
+        this.pmap.installGuards(s, t);
+        return;
+      case L.MADV_GUARD_REMOVE:
+        // The markers go and nothing else: the pages fault in afresh.
+        this.pmap.clearGuards(s, t);
         return;
       case L.MADV_DONTNEED_LOCKED: {
         // madvise_dontneed_free with VM_LOCKED allowed: the pages go as with MADV_DONTNEED and
@@ -885,10 +908,13 @@ export class LinuxProcess extends Process {
       object = bottom;
       cow = MAP_COPY_ON_WRITE;
     }
+    // Zapping keeps guard markers (the unmap below drops them).
+    const guards = this.pmap.guardsIn(s, t);
     this.map.remove(s, t);
     const rv = this.map.fixed(object, offset, s, t - s, prot, max, cow);
     if (rv !== KERN_SUCCESS) object?.deallocate();
     this.#copyAttrs(s, t, inh, eflags);
+    for (const g of guards) this.pmap.installGuards(g, g + this._ps);
   }
 
   /** Byte offset in the chain's last object of the entry's start. */
@@ -1130,6 +1156,8 @@ export class LinuxProcess extends Process {
     }[] = [];
     const dup = len === 0;
     const span = dup ? newLen : len;
+    // move_page_tables carries guard markers with the pages; copy_vma's new mapping has none.
+    const guards = dup ? [] : this.pmap.guardsIn(src, src + len);
     for (const e of dup ? [this.map.lookupEntry(src).entry!] : this.#entriesIn(src, src + len)) {
       const from = Math.max(src, e.start);
       const to = dup ? src + newLen : Math.min(src + len, e.end);
@@ -1198,6 +1226,7 @@ export class LinuxProcess extends Process {
       }
     } else if (!dup) this.map.remove(src, src + len);
     if (newLen > span && last !== null) this.#extend(last, dst + newLen);
+    for (const g of guards) this.pmap.installGuards(dst + (g - src), dst + (g - src) + this._ps);
     for (const p of wired) {
       const at = dst + (p.from - src);
       const onFault = (p.eflags & MAP_ENTRY_LOCK_ONFAULT) !== 0;
