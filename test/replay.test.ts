@@ -31,6 +31,7 @@ afterAll(() => {
 const TRACES = [
   "c_args",
   "c_edges",
+  "c_guard",
   "gcc_compile",
   "node_gc",
   "py_alloc",
@@ -41,6 +42,7 @@ const TRACES = [
 const CHECKED: Record<string, number> = {
   c_args: 2,
   c_edges: 2,
+  c_guard: 2,
   gcc_compile: 5,
   node_gc: 1,
   py_alloc: 1,
