@@ -28,7 +28,6 @@ import { lowBits } from "../base/addr.js";
 import { panic } from "../base/assert.js";
 import { MAP_ENTRY_NOFAULT } from "../base/flags.js";
 import {
-  KERN_FAILURE,
   KERN_OUT_OF_BOUNDS,
   KERN_RESOURCE_SHORTAGE,
   KERN_SUCCESS,
@@ -120,7 +119,7 @@ function emit(
  * whose physical map is `pmap`. `flags`: VM_FAULT_WIRE wires the page (and its translation).
  * Returns KERN_SUCCESS, or the KERN_* code the caller turns into a signal
  * (KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE, KERN_OUT_OF_BOUNDS, KERN_RESOURCE_SHORTAGE;
- * KERN_FAILURE on a guard page: SIGSEGV, SEGV_MAPERR).
+ * KERN_FAILURE from vm_map_lookup on a guard page: SIGSEGV, SEGV_MAPERR).
  */
 export function vmFault(
   fc: FaultContext,
@@ -151,12 +150,6 @@ export function vmFault(
   const write = (access & VM_PROT_WRITE) !== 0;
   const mem = fc.objects.mem;
   try {
-    // A guard marker (Linux's MADV_GUARD_INSTALL) faults after the map allowed the access, as
-    // the kernel's marker is found only once the vma's protection has been checked.
-    if (pmap.isGuard(vaPage)) {
-      st.failed++;
-      return KERN_FAILURE;
-    }
     const dev = top.devicePager;
     if (dev !== null) {
       // The device pager caches nothing: no page, no translation. The access is validated

@@ -2146,8 +2146,8 @@ export class VmMap {
    * and VM_PROT_COPY). Gives NEEDS_COPY entries their shadow object on a write and objectless
    * entries an anonymous object. On success the map is left **read-locked** and
    * {@link lookupInfo} (valid until the next lookup) is filled in: release with
-   * {@link lookupDone}. Returns
-   * KERN_INVALID_ADDRESS (unmapped) or KERN_PROTECTION_FAILURE with no lock held.
+   * {@link lookupDone}. Returns KERN_INVALID_ADDRESS (unmapped), KERN_PROTECTION_FAILURE, or
+   * KERN_FAILURE (a guard page of the pmap, allowed by the entry), with no lock held.
    */
   lookup(va: number, faultType: number): KernReturn {
     const fn = "vm_map_lookup";
@@ -2185,6 +2185,13 @@ export class VmMap {
       if ((want & ~prot) !== 0 || prot === VM_PROT_NONE) {
         this.unlockRead();
         return KERN_PROTECTION_FAILURE;
+      }
+      // A guard marker (Linux's MADV_GUARD_INSTALL) refuses an access the entry allows, before
+      // anything is allocated or shadowed for it: the kernel meets the marker in the page table
+      // once the vma's protection has been checked, and makes no anon_vma for it.
+      if (this.pmap?.isGuard?.(va - lowBits(va, this.pageSize)) === true) {
+        this.unlockRead();
+        return KERN_FAILURE;
       }
       if (
         (faultType & VM_PROT_COPY) !== 0 &&
