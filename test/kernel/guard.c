@@ -21,29 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kinds.h"
+
 #define INSTALL 102
 #define REMOVE 103
-static const long P = 4096;
-static const char *kinds[] = {"anon", "shanon", "filepriv", "fileshared", "filero",
-                              "none", "locked", "growsdown", "lockedshared"};
-static int rw, ro;
 
+/* A fresh mapping of kind k, its pages 10, 11, 12, 13 where it may be written. */
 static char *make(int k) {
-  const int RW = PROT_READ | PROT_WRITE, A = MAP_PRIVATE | MAP_ANONYMOUS;
-  char *a = MAP_FAILED;
-  switch (k) {
-    case 0: a = mmap(0, 4 * P, RW, A, -1, 0); break;
-    case 1: a = mmap(0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0); break;
-    case 2: a = mmap(0, 4 * P, RW, MAP_PRIVATE, rw, 0); break;
-    case 3: a = mmap(0, 4 * P, RW, MAP_SHARED, rw, 0); break;
-    case 4: a = mmap(0, 4 * P, PROT_READ, MAP_SHARED, ro, 0); break;
-    case 5: a = mmap(0, 4 * P, PROT_NONE, A, -1, 0); break;
-    case 6: a = mmap(0, 4 * P, RW, A | MAP_LOCKED, -1, 0); break;
-    case 7: a = mmap(0, 4 * P, RW, A | MAP_GROWSDOWN, -1, 0); break;
-    case 8: a = mmap(0, 4 * P, RW, MAP_SHARED | MAP_ANONYMOUS | MAP_LOCKED, -1, 0); break;
-  }
-  if (a == MAP_FAILED) { perror("mmap"); _exit(1); }
-  if (k != 4 && k != 5)
+  char *a = map_kind(k);
+  if (writable(k))
     for (int i = 0; i < 4; i++) a[i * P] = 10 + i;
   return a;
 }
