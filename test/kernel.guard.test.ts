@@ -9,7 +9,9 @@
  * memory (a write, the signal code, MADV_WIPEONFORK, MADV_FREE, mremap moving, growing and
  * shrinking, munmap and MAP_FIXED over a guard, a hole, bad ranges, mlock over a guard), of
  * shared memory, and of a shared file mapping whose pages are all cached (a fault's prefault of
- * its neighbours and MADV_WILLNEED map no guard page).
+ * its neighbours and MADV_WILLNEED map no guard page); last, the calls that leave a guard alone
+ * (MADV_REMOVE, msync, MADV_PAGEOUT, MADV_COLD, mlockall) or move it (MREMAP_DONTUNMAP), and one
+ * in the heap that a shrinking break drops.
  */
 
 import { readFileSync } from "node:fs";
@@ -145,6 +147,34 @@ function transcript(): string[] {
   reads("shrunk read", t2, 1, false);
   const t3 = p.mremap(t2, P, 4 * P, 0);
   reads("regrown read", t3, 4, false);
+  const r = p.mmap(0, 4 * P, RW, L.MAP_SHARED | L.MAP_ANONYMOUS, -1, 0);
+  for (let i = 0; i < 4; i++) p.write8(r + i * P, 10 + i);
+  p.madvise(r + P, P, INSTALL);
+  rc("madv_remove", () => p.madvise(r, 4 * P, L.MADV_REMOVE));
+  reads("madv_remove read", r, 4, false);
+  const k = anon(4);
+  p.madvise(k + P, P, INSTALL);
+  rc("msync", () => p.msync(k, 4 * P, L.MS_SYNC));
+  rc("pageout", () => p.madvise(k, 4 * P, L.MADV_PAGEOUT));
+  rc("cold", () => p.madvise(k, 4 * P, L.MADV_COLD));
+  reads("pageout read", k, 4, false);
+  const u = anon(4);
+  p.madvise(u + P, P, INSTALL);
+  const v = p.mremap(u, 4 * P, 4 * P, L.MREMAP_MAYMOVE | L.MREMAP_DONTUNMAP);
+  reads("dontunmap old read", u, 4, false);
+  reads("dontunmap new read", v, 4, false);
+  const heap = p.brk(0);
+  p.brk(heap + 4 * P);
+  p.write8(heap, 1);
+  rc("brk install", () => p.madvise(heap + P, P, INSTALL));
+  reads("brk read", heap, 2, false);
+  p.brk(heap + P);
+  p.brk(heap + 4 * P);
+  reads("brk regrown read", heap, 2, false);
+  rc("mlockall", () => p.mlockall(L.MCL_CURRENT));
+  rc("mlockall install", () => p.madvise(k + 2 * P, P, INSTALL));
+  reads("mlockall read", k, 4, false);
+  p.munlockall();
   return out;
 }
 
@@ -199,7 +229,7 @@ it("guard pages: vmspace prints what Linux 6.18 printed (test/kernel/guard.c)", 
   const want = readFileSync(new URL("./golden/kernel/guard.linux.txt", import.meta.url), "utf8")
     .trim()
     .split("\n");
-  expect(want.length).toBe(122);
+  expect(want.length).toBe(136);
   expect(transcript()).toEqual(want);
 });
 

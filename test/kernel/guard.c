@@ -209,5 +209,41 @@ int main(int argc, char **argv) {
   char *t3 = mremap(t2, P, 4 * P, 0);
   if (t3 == MAP_FAILED) printf("regrown fail %d\n", errno);
   else reads("regrown read", t3, 4, 0);
+  /* MADV_REMOVE of shared memory keeps the marker. */
+  char *r = mmap(0, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  for (int i = 0; i < 4; i++) r[i * P] = 10 + i;
+  madvise(r + P, P, INSTALL);
+  rc("madv_remove", madvise(r, 4 * P, MADV_REMOVE));
+  reads("madv_remove read", r, 4, 0);
+  /* msync, MADV_PAGEOUT and MADV_COLD keep it. */
+  char *k = anon(4);
+  madvise(k + P, P, INSTALL);
+  rc("msync", msync(k, 4 * P, MS_SYNC));
+  rc("pageout", madvise(k, 4 * P, MADV_PAGEOUT));
+  rc("cold", madvise(k, 4 * P, MADV_COLD));
+  reads("pageout read", k, 4, 0);
+  /* MREMAP_DONTUNMAP: the marker goes with the pages; the old range has none. */
+  char *u = anon(4);
+  madvise(u + P, P, INSTALL);
+  char *v = mremap(u, 4 * P, 4 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+  if (v == MAP_FAILED) printf("dontunmap fail %d\n", errno);
+  else {
+    reads("dontunmap old read", u, 4, 0);
+    reads("dontunmap new read", v, 4, 0);
+  }
+  /* The break: a guard in the heap, gone once the heap shrinks past it and grows again. */
+  char *heap = sbrk(0);
+  if (sbrk(4 * P) == (void *)-1) { perror("sbrk"); return 1; }
+  heap[0] = 1;
+  rc("brk install", madvise(heap + P, P, INSTALL));
+  reads("brk read", heap, 2, 0);
+  sbrk(-3 * P);
+  sbrk(3 * P);
+  reads("brk regrown read", heap, 2, 0);
+  /* mlockall: the guard stays (MCL_CURRENT populates around it) and installs are refused. */
+  rc("mlockall", mlockall(MCL_CURRENT));
+  rc("mlockall install", madvise(k + 2 * P, P, INSTALL));
+  reads("mlockall read", k, 4, 0);
+  munlockall();
   return 0;
 }
