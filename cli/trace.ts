@@ -230,7 +230,6 @@ export interface ParsedTrace {
 export const LOCAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
   MLOCK_ONFAULT: 0x01,
   MAP_FILE: 0,
-  MAP_DROPPABLE: 0x08,
   MAP_HUGE_64KB: 16 * 2 ** 26,
   MAP_HUGE_512KB: 19 * 2 ** 26,
   MAP_HUGE_1MB: 20 * 2 ** 26,

@@ -3,8 +3,8 @@
  * its LinuxProcess) against a deliberately naive model of Linux 6.x on x86-64.
  *
  * Random programs run over a tree of processes: mmap (private and shared, anonymous and of a
- * MemoryFile opened "rw" or "r"; MAP_FIXED, MAP_FIXED_NOREPLACE, hinted, hint-less,
- * MAP_POPULATE, MAP_GROWSDOWN; file offsets past EOF), munmap, mprotect (holes, VM_MAYWRITE,
+ * MemoryFile opened "rw" or "r"; MAP_DROPPABLE; MAP_FIXED, MAP_FIXED_NOREPLACE, hinted,
+ * hint-less, MAP_POPULATE, MAP_GROWSDOWN; file offsets past EOF), munmap, mprotect (holes, VM_MAYWRITE,
  * PROT_GROWSDOWN/PROT_GROWSUP), madvise (DONTNEED, DONTNEED_LOCKED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
  * GUARD_INSTALL/GUARD_REMOVE, hints), brk (grow, shrink, refused), mremap (shrink, grow in place, MAYMOVE, FIXED,
  * DONTUNMAP), fork and exit, reads and writes of 1, 2, 4 and 8 bytes and readBytes /
@@ -105,6 +105,7 @@ const {
   MAP_ANONYMOUS,
   MAP_POPULATE,
   MAP_GROWSDOWN,
+  MAP_DROPPABLE,
   MREMAP_MAYMOVE,
   MREMAP_FIXED,
   MREMAP_DONTUNMAP,
@@ -204,6 +205,8 @@ interface MPage {
   growsdown: boolean;
   /** A guard marker (MADV_GUARD_INSTALL): any access the prot allows is SIGSEGV/SEGV_MAPERR. */
   guard?: boolean;
+  /** MAP_DROPPABLE (VM_DROPPABLE): private anonymous, wiped on fork for good. */
+  droppable?: boolean;
   /** Model vma id: pages with one id certainly are one Linux vma. */
   vma: number;
   /** Only for LINUX_PROPERTY_TOLERATE=shared-file-fork: moved by mremap (the library shares it). */
@@ -281,7 +284,7 @@ function freshCell(pg: MPage, fpage: number): Cell {
 
 /** Visible vma attributes: pages that differ here are in different vmas. */
 function attrKey(pg: MPage): string {
-  return `${pg.prot}/${pg.shared ? "s" : "p"}/${pg.obj?.name ?? "-"}/${pg.mayWrite ? 1 : 0}${pg.dontfork ? "/dontfork" : ""}${pg.wipe ? "/wipe" : ""}${pg.growsdown ? "/gd" : ""}`;
+  return `${pg.prot}/${pg.shared ? "s" : "p"}/${pg.obj?.name ?? "-"}/${pg.mayWrite ? 1 : 0}${pg.dontfork ? "/dontfork" : ""}${pg.wipe ? "/wipe" : ""}${pg.droppable ? "/drop" : ""}${pg.growsdown ? "/gd" : ""}`;
 }
 
 /** True if the page at pn + 1 may continue the vma of the page at pn. */
@@ -417,6 +420,8 @@ const totals = {
   sigbus: 0,
   /** Faults on a guard page. */
   guarded: 0,
+  /** MAP_DROPPABLE mappings made. */
+  droppables: 0,
   grows: 0,
   reads: 0,
   writes: 0,
@@ -1093,6 +1098,8 @@ class Run {
       if ((flags & MAP_GROWSDOWN) !== 0) return "EINVAL";
     } else if (type === MAP_SHARED) {
       if ((flags & MAP_GROWSDOWN) !== 0) return "EINVAL";
+    } else if (type === MAP_DROPPABLE) {
+      if ((flags & MAP_GROWSDOWN) !== 0) return "EINVAL";
     } else if (type !== MAP_PRIVATE) return "EINVAL";
     return null;
   }
@@ -1111,6 +1118,8 @@ class Run {
     let prot = d & 0x800 ? RW : PROTS[d & 7];
     let flags = (anon ? MAP_ANONYMOUS : 0) | (shared ? MAP_SHARED : MAP_PRIVATE);
     if ((d & 0x1000) !== 0) flags |= MAP_POPULATE;
+    // 1 in 8 private anonymous mappings is droppable (MAP_DROPPABLE is a type of its own).
+    if (anon && !shared && ((d >>> 18) & 7) === 0) flags = (flags & ~MAP_PRIVATE) | MAP_DROPPABLE;
     const gd = (d >>> 13) & 31;
     if (anon && !shared ? (gd & 7) === 0 || ((e & 7) === 0 && (gd & 1) !== 0) : gd === 0)
       flags |= MAP_GROWSDOWN;
@@ -1162,7 +1171,7 @@ class Run {
           else [addr, len] = [TASK - PS, 2 * PS];
           break;
         case 8:
-          if (!shared) flags ^= MAP_SHARED | MAP_PRIVATE;
+          if (!shared && (flags & MAP_DROPPABLE) === 0) flags ^= MAP_SHARED | MAP_PRIVATE;
           flags |= MAP_GROWSDOWN;
           break;
         default:
@@ -1186,7 +1195,10 @@ class Run {
         this.removeRange(mp, r / PS, r / PS + size);
       }
       const isAnon = (flags & MAP_ANONYMOUS) !== 0;
-      const isShared = (flags & 0xf) !== MAP_PRIVATE;
+      const type = flags & 0xf;
+      const droppable = isAnon && type === MAP_DROPPABLE;
+      if (droppable) totals.droppables++;
+      const isShared = type === MAP_SHARED || type === MAP_SHARED_VALIDATE;
       const f = isAnon ? undefined : this.fdFile(mp, fd)!;
       const obj = isAnon
         ? isShared
@@ -1203,7 +1215,8 @@ class Run {
           mayWrite: !(isShared && f !== undefined && f[1]),
           cell: ZERO_CELL,
           dontfork: false,
-          wipe: false,
+          wipe: droppable,
+          droppable,
           growsdown: (flags & MAP_GROWSDOWN) !== 0,
           vma,
         };
@@ -1358,6 +1371,7 @@ class Run {
         if (pg === undefined) continue;
         if ((advice === MADV_FREE || advice === MADV_WIPEONFORK) && (pg.shared || pg.obj !== null))
           want = "EINVAL";
+        if (advice === MADV_KEEPONFORK && pg.droppable === true) want = "EINVAL";
       }
       if (want === null)
         for (let pn = first; pn < last; pn++) if (!mp.pages.has(pn)) want = "ENOMEM";

@@ -515,6 +515,32 @@ describe("mmap", () => {
     p.mmap(0, 2 * MB, L.PROT_READ, LANON);
     p.mmap(0, 2 * MB, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS);
   });
+  row("mmap-linux-droppable", () => {
+    // Linux 6.18 (test/kernel/droppable.c has the whole transcript).
+    const p = linuxProc();
+    const DROP = L.MAP_DROPPABLE | L.MAP_ANONYMOUS;
+    const a = p.mmap(LX_FIXED, 2 * P, LRW, DROP | L.MAP_FIXED);
+    p.mmap(LX_FIXED + 2 * P, 2 * P, LRW, LANON | L.MAP_FIXED);
+    expect(p.maps().filter((m) => m.start >= a && m.end <= a + 4 * P).length).toBe(2);
+    expect(at(p, a)?.shared).toBe(false);
+    p.write8(a, 7);
+    const c = p.fork();
+    expect(c.read8(a)).toBe(0); // wiped
+    fails(p, "madvise", "EINVAL", () => p.madvise(a, P, L.MADV_KEEPONFORK));
+    p.mlock(a, 2 * P);
+    expect(p.map.userWiredPages).toBe(0); // not locked,
+    expect(Array.from(p.mincore(a, 2 * P), (v) => v & 1)).toEqual([1, 1]); // but populated
+    p.sys.audit();
+  });
+  row("mmap-linux-droppable-einval", () => {
+    const p = linuxProc();
+    const rw = file(p, "rw");
+    const DROP = L.MAP_DROPPABLE | L.MAP_ANONYMOUS;
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, L.MAP_DROPPABLE, rw));
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, DROP | L.MAP_LOCKED));
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, P, LRW, DROP | L.MAP_GROWSDOWN));
+    fails(p, "mmap", "EINVAL", () => p.mmap(0, 2 * MB, LRW, DROP | L.MAP_HUGETLB));
+  });
   row("mmap-linux-populate", () => {
     const p = linuxProc();
     const a = p.mmap(0, 3 * P, LRW, LANON | L.MAP_POPULATE);

@@ -42,6 +42,12 @@ export const MAP_ENTRY_WIPE_HELD = 0x00400000;
  * wherever it clears USER_WIRED; it is never set without USER_WIRED.
  */
 export const MAP_ENTRY_LOCK_ONFAULT = 0x00800000;
+/**
+ * Not FreeBSD's: the Linux personality's VM_DROPPABLE (MAP_DROPPABLE, 6.11+: memory the kernel
+ * may free under pressure, wiped on fork, never locked). It keeps the entry apart from plain
+ * private memory, as the flag keeps Linux's vmas apart.
+ */
+export const MAP_ENTRY_DROPPABLE = 0x01000000;
 /** USER_WIRED with its qualifier: what the map clears when a user wiring goes. */
 export const MAP_ENTRY_USER_WIRED_BITS = MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT;
 

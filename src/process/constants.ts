@@ -99,6 +99,7 @@ export const linux = Object.freeze({
   MAP_SHARED: 0x01,
   MAP_PRIVATE: 0x02,
   MAP_SHARED_VALIDATE: 0x03,
+  MAP_DROPPABLE: 0x08,
   MAP_TYPE: 0x0f,
   MAP_FIXED: 0x10,
   MAP_ANONYMOUS: 0x20,

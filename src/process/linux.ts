@@ -31,6 +31,7 @@
 import {
   MAP_COPY_ON_WRITE,
   MAP_ENTRY_COW,
+  MAP_ENTRY_DROPPABLE,
   MAP_ENTRY_GROWS_DOWN,
   MAP_ENTRY_LOCK_ONFAULT,
   MAP_ENTRY_USER_WIRED,
@@ -234,7 +235,10 @@ export class LinuxProcess extends Process {
     const anon = (flags & L.MAP_ANONYMOUS) !== 0;
     const file = anon ? undefined : this.fds.get(fd);
     if (!anon && file === undefined) throw this._err(sc, "EBADF", `descriptor ${fd} is not open`);
-    if ((flags & L.MAP_HUGETLB) !== 0)
+    const droppable = anon && (flags & L.MAP_TYPE) === L.MAP_DROPPABLE;
+    // (Anonymous MAP_HUGETLB gets a hugetlbfs file here; without reserved huge pages the mapping
+    // fails later with ENOMEM. A droppable one is refused first, by do_mmap's MAP_TYPE switch.)
+    if ((flags & L.MAP_HUGETLB) !== 0 && !droppable)
       throw this._err(sc, anon ? "ENOMEM" : "EINVAL", "no huge pages are reserved");
     // do_mmap
     if (length === 0) throw this._err(sc, "EINVAL", "len is 0");
@@ -289,6 +293,12 @@ export class LinuxProcess extends Process {
       if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "MAP_GROWSDOWN file");
     } else if (type === L.MAP_SHARED) {
       if ((flags & L.MAP_GROWSDOWN) !== 0) throw this._err(sc, "EINVAL", "shared MAP_GROWSDOWN");
+    } else if (droppable) {
+      // do_mmap's MAP_DROPPABLE: a locked, huge or stack area makes no sense to be droppable.
+      if ((flags & (L.MAP_LOCKED | L.MAP_HUGETLB)) !== 0)
+        throw this._err(sc, "EINVAL", "MAP_DROPPABLE with MAP_LOCKED or MAP_HUGETLB");
+      if ((flags & L.MAP_GROWSDOWN) !== 0)
+        throw this._err(sc, "EINVAL", "MAP_DROPPABLE with MAP_GROWSDOWN");
     } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
     // mmap_region: address-space and data limits, counting what a fixed mapping replaces.
     // (MAP_FIXED_NOREPLACE got here over a free range: it replaces nothing.)
@@ -324,7 +334,14 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "ENOMEM", "max_map_count");
       }
     }
-    if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
+    if (droppable) {
+      // VM_DROPPABLE | VM_WIPEONFORK (and VM_DONTDUMP, VM_NORESERVE: nothing to model). It is
+      // never locked, MCL_FUTURE or not, but populated as a locked mapping would be.
+      this.map.inherit(at, at + size, VM_INHERIT_ZERO);
+      this.#setEntryBit(at, at + size, MAP_ENTRY_DROPPABLE, true);
+      if ((flags & L.MAP_POPULATE) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
+        this.#populate(at, at + size, false);
+    } else if ((flags & L.MAP_LOCKED) !== 0 || (this.map.flags & MAP_WIREFUTURE) !== 0)
       this.#lockRange(at, at + size, false, this.#futureLock());
     else if ((flags & L.MAP_POPULATE) !== 0) this.#populate(at, at + size, shared);
     return at;
@@ -452,13 +469,27 @@ export class LinuxProcess extends Process {
     const flags = VM_MAP_WIRE_USER | VM_MAP_WIRE_NOFAULT | (holesOk ? VM_MAP_WIRE_HOLESOK : 0);
     const rv = this.map.wire(start, end, flags);
     if (rv !== KERN_SUCCESS) return { rv, populated: false };
+    // mlock_fixup leaves a VM_DROPPABLE vma unlocked and uncounted; it is populated all the same.
+    for (const e of [...this.#entriesIn(start, end)])
+      if (
+        (e.eflags & (MAP_ENTRY_DROPPABLE | MAP_ENTRY_USER_WIRED)) ===
+        (MAP_ENTRY_DROPPABLE | MAP_ENTRY_USER_WIRED)
+      ) {
+        const urv = this.map.unwire(
+          Math.max(start, e.start),
+          Math.min(end, e.end),
+          VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK,
+        );
+        kassertOk(urv);
+      }
     this.#markLockOnFault(start, end, how === "onfault");
     const stopAtFirst = how === "mlock";
     const lazy = how === "onfault" || how === "grown";
     let stopped = lazy;
     const ps = this._ps;
     for (const e of this.#entriesIn(start, end)) {
-      if ((e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
+      const droppable = (e.eflags & MAP_ENTRY_DROPPABLE) !== 0;
+      if (!droppable && (e.eflags & MAP_ENTRY_USER_WIRED) === 0) continue; // a guard: never locked
       if (this.#isDevice(e)) continue; // VM_PFNMAP: not populated
       const accessible = (e.protection & VM_PROT_ALL) !== 0;
       if (!accessible && stopAtFirst) stopped = true;
@@ -467,7 +498,8 @@ export class LinuxProcess extends Process {
       const to = Math.min(end, e.end);
       for (let va = from; va < to; va += ps) {
         if (stopped && this.pmap.extract(va) === 0) continue;
-        if (!this._wireFault(va) && stopAtFirst) stopped = true;
+        const ok = droppable ? this._prefault(va, VM_PROT_READ) : this._wireFault(va);
+        if (!ok && stopAtFirst) stopped = true;
       }
     }
     return { rv, populated: lazy || !stopped };
@@ -737,6 +769,11 @@ export class LinuxProcess extends Process {
         if (this.#isShared(e) || this.#isFile(e))
           throw this._err(sc, "EINVAL", "MADV_WIPEONFORK needs private anonymous memory");
         return;
+      // madvise_vma_behavior: a droppable vma is wiped on fork for good.
+      case L.MADV_KEEPONFORK:
+        if ((e.eflags & MAP_ENTRY_DROPPABLE) !== 0)
+          throw this._err(sc, "EINVAL", "MADV_KEEPONFORK of a MAP_DROPPABLE mapping");
+        return;
       // is_valid_guard_vma: not VM_SPECIAL (a device mapping), and for an install not VM_LOCKED.
       case L.MADV_GUARD_INSTALL:
       case L.MADV_GUARD_REMOVE:
@@ -756,11 +793,12 @@ export class LinuxProcess extends Process {
 
   /**
    * Gives [s, t), just mapped afresh, the Linux attributes of the vma it continues: its
-   * inheritance (VM_DONTCOPY, VM_WIPEONFORK, both) and VM_GROWSDOWN.
+   * inheritance (VM_DONTCOPY, VM_WIPEONFORK, both), VM_GROWSDOWN and VM_DROPPABLE.
    */
   #copyAttrs(s: number, t: number, inh: number, eflags: number): void {
     if ((eflags & MAP_ENTRY_WIPE_HELD) !== 0) this.#inheritHeld(s, t, inh, true);
     else if (inh !== VM_INHERIT_COPY && inh !== VM_INHERIT_SHARE) this.map.inherit(s, t, inh);
+    if ((eflags & MAP_ENTRY_DROPPABLE) !== 0) this.#setEntryBit(s, t, MAP_ENTRY_DROPPABLE, true);
     if ((eflags & MAP_ENTRY_GROWS_DOWN) !== 0) this.#markGrowsDown(s, t);
   }
 
