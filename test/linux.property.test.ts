@@ -741,6 +741,13 @@ class Run {
       this.fail(
         `${what}: ${this.name(mp)} maps differ\nmodel:\n  ${want.join("\n  ")}\nimplementation:\n  ${got.join("\n  ")}`,
       );
+    // And the guard pages, which no map shows.
+    const guards = (keys ?? sortedKeys(mp)).filter((pn) => mp.pages.get(pn)?.guard === true);
+    const implGuards = mp.p.pmap.guardsIn(0, 2 ** 47).map((va) => va / PS);
+    if (guards.join() !== implGuards.join())
+      this.fail(
+        `${what}: ${this.name(mp)} guard pages differ\nmodel: ${guards.map((g) => hex(g * PS)).join(" ")}\nimplementation: ${implGuards.map((g) => hex(g * PS)).join(" ")}`,
+      );
   }
 
   /**

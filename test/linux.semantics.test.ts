@@ -494,3 +494,40 @@ it("linux: locked_vm counts locked vmas, resident or not; their pages come in lo
   p.exit();
   expect(sys.stats().frames.free).toBe(sys.stats().frames.total);
 });
+
+it("linux: madvise over several vmas advises each, though zapping one merges the ones after it", () => {
+  // Found by the fresh-seed property run (seed 725052199, path 4) once the map reused the
+  // entries it frees: madvise walked a list of entries taken before advising, and zapping one
+  // vma (MADV_GUARD_INSTALL discards its pages by mapping it afresh) merged and freed the
+  // entries after it, which were then reused for other ranges. It walks by address now.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess() as LinuxProcess;
+  const P = 4096;
+  const a = p.mmap(0, 16 * P, L.PROT_READ | L.PROT_WRITE, L.MAP_PRIVATE | L.MAP_ANONYMOUS);
+  for (let i = 0; i < 16; i++) p.write8(a + i * P, 1);
+  p.madvise(a + 7 * P, 7 * P, L.MADV_DONTFORK);
+  p.madvise(a + 3 * P, 16 * P - 3 * P, L.MADV_GUARD_INSTALL);
+  expect(p.pmap.guardsIn(a, a + 16 * P)).toEqual(
+    Array.from({ length: 13 }, (_, i) => a + (3 + i) * P),
+  );
+  for (let i = 3; i < 16; i++) expect(() => p.read8(a + i * P)).toThrow(/SEGV_MAPERR/);
+  sys.audit();
+});
+
+it("linux: mremap grows a moved mapping from where its copy ended up after merges", () => {
+  // Found by the fresh-seed property run (seed -885408527, path 9): the copy at the destination
+  // merged with the mapping before it, and removing the source clipped that entry and deleted
+  // its front piece, the entry mremap had kept to grow the copy from (reused, it read as
+  // start and end -1: ENOMEM from vm_map_fixed). The entry is looked up when it is needed.
+  const sys = new VmSystem({ personality: "linux" });
+  const p = sys.createProcess() as LinuxProcess;
+  const P = 4096;
+  const RW = L.PROT_READ | L.PROT_WRITE;
+  const a = p.mmap(0, 6 * P, RW, L.MAP_PRIVATE | L.MAP_ANONYMOUS);
+  const b = p.mremap(a, 3 * P, 5 * P, L.MREMAP_MAYMOVE | L.MREMAP_FIXED, a + 6 * P);
+  expect(b).toBe(a + 6 * P);
+  const mine = p.maps().filter((m) => m.start < a + 11 * P && m.end > a);
+  expect(mine.map((m) => [m.start - a, m.end - a])).toEqual([[3 * P, 11 * P]]);
+  p.write8(a + 10 * P, 1);
+  sys.audit();
+});

@@ -470,18 +470,18 @@ export class LinuxProcess extends Process {
     const rv = this.map.wire(start, end, flags);
     if (rv !== KERN_SUCCESS) return { rv, populated: false };
     // mlock_fixup leaves a VM_DROPPABLE vma unlocked and uncounted; it is populated all the same.
-    for (const e of [...this.#entriesIn(start, end)])
-      if (
-        (e.eflags & (MAP_ENTRY_DROPPABLE | MAP_ENTRY_USER_WIRED)) ===
-        (MAP_ENTRY_DROPPABLE | MAP_ENTRY_USER_WIRED)
-      ) {
-        const urv = this.map.unwire(
-          Math.max(start, e.start),
-          Math.min(end, e.end),
-          VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK,
+    // (By address: an unwire merges entries, and the map reuses those it frees.)
+    const both = MAP_ENTRY_DROPPABLE | MAP_ENTRY_USER_WIRED;
+    for (let at = start; at < end; ) {
+      const e = this.#firstIn(at, end);
+      if (e === null) break;
+      const t = Math.min(end, e.end);
+      if ((e.eflags & both) === both)
+        kassertOk(
+          this.map.unwire(Math.max(at, e.start), t, VM_MAP_WIRE_USER | VM_MAP_WIRE_HOLESOK),
         );
-        kassertOk(urv);
-      }
+      at = t;
+    }
     this.#markLockOnFault(start, end, how === "onfault");
     const stopAtFirst = how === "mlock";
     const lazy = how === "onfault" || how === "grown";
@@ -723,10 +723,14 @@ export class LinuxProcess extends Process {
       at = e.end;
     }
     if (at < end) hole = true;
-    for (const e of entries) {
-      const s = Math.max(addr, e.start);
+    // By address, not over `entries`: advising one entry may replace or merge the ones after it
+    // (a zap maps its range afresh), and the map reuses the entries it frees.
+    for (let at = addr; at < end; ) {
+      const e = this.#firstIn(at, end);
+      if (e === null) break;
       const t = Math.min(end, e.end);
-      this.#advise(e, s, t, advice);
+      this.#advise(e, Math.max(at, e.start), t, advice);
+      at = t;
     }
     if (hole) throw this._err(sc, "ENOMEM", "range has unmapped pages");
   }
@@ -1213,7 +1217,6 @@ export class LinuxProcess extends Process {
       });
     }
     for (const p of parts) p.object?.reference();
-    let last: VmMapEntry | null = null;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
       const at = dst + (p.from - src);
@@ -1226,7 +1229,6 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "ENOMEM", `vm_map_fixed: ${rv}`);
       }
       this.#copyAttrs(at, at + (p.to - p.from), p.inh, p.eflags);
-      last = this.map.lookupEntry(at).entry;
     }
     // Source gone (or emptied) before the new tail is added.
     const wired = parts.filter((p) => p.wired);
@@ -1263,7 +1265,12 @@ export class LinuxProcess extends Process {
         this.#copyAttrs(p.from, p.to, p.inh, p.eflags);
       }
     } else if (!dup) this.map.remove(src, src + len);
-    if (newLen > span && last !== null) this.#extend(last, dst + newLen);
+    // The vma grows from its last part, looked up now: the source's removal and the merges of
+    // the copies may have freed the entry that first mapped it (the map reuses freed entries).
+    if (newLen > span && parts.length > 0) {
+      const last = this.map.lookupEntry(dst + (parts[parts.length - 1].from - src)).entry;
+      if (last !== null) this.#extend(last, dst + newLen);
+    }
     for (const g of guards) this.pmap.installGuards(dst + (g - src), dst + (g - src) + this._ps);
     for (const p of wired) {
       const at = dst + (p.from - src);
@@ -1366,7 +1373,8 @@ export class LinuxProcess extends Process {
     if (a.end !== b.start) return false;
     if (a.protection !== b.protection || a.maxProtection !== b.maxProtection) return false;
     if (a.inheritance !== b.inheritance) return false;
-    if (((a.eflags ^ b.eflags) & (MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN)) !== 0) return false;
+    const vmaBits = MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_DROPPABLE;
+    if (((a.eflags ^ b.eflags) & vmaBits) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
     const fa = this.#isFile(a);
