@@ -11,8 +11,8 @@
 
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
-import { linux as L, type LinuxProcess, MemoryFault } from "../src/index.js";
-import { errnoOf, P, RW, session } from "./kernelKinds.js";
+import { linux as L } from "../src/index.js";
+import { errnoOf, P, RW, readsOf, session } from "./kernelKinds.js";
 
 const A = L.MAP_DROPPABLE | L.MAP_ANONYMOUS;
 
@@ -100,22 +100,6 @@ function transcript(): string[] {
 /** /proc/PID/maps' permission column. */
 function perms(prot: number, shared: boolean): string {
   return `${prot & L.PROT_READ ? "r" : "-"}${prot & L.PROT_WRITE ? "w" : "-"}${prot & L.PROT_EXEC ? "x" : "-"}${shared ? "s" : "p"}`;
-}
-
-/** Each of the n pages at a read by a forked child: " byte", " S" or " B". */
-function readsOf(p: LinuxProcess, a: number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const c = p.fork();
-    try {
-      s += ` ${c.read8(a + i * P)}`;
-    } catch (e) {
-      if (!(e instanceof MemoryFault)) throw e;
-      s += e.signal === "SIGSEGV" ? " S" : " B";
-    }
-    c.exit();
-  }
-  return s;
 }
 
 it("MAP_DROPPABLE: vmspace prints what Linux 6.18 printed (test/kernel/droppable.c)", () => {

@@ -23,7 +23,7 @@ import {
   MemoryFault,
   VmSystem,
 } from "../src/index.js";
-import { ANON, errnoOf, KINDS, P, RW, session } from "./kernelKinds.js";
+import { ANON, errnoOf, KINDS, P, RW, readsOf, session, signalOf } from "./kernelKinds.js";
 
 const INSTALL = L.MADV_GUARD_INSTALL;
 const REMOVE = L.MADV_GUARD_REMOVE;
@@ -39,7 +39,7 @@ function transcript(): string[] {
     sys.audit();
   };
   const reads = (what: string, a: number, n: number, core: boolean) => {
-    out.push(`${what}${readsOf(sys, p, a, n)}${core ? ` core ${coreOf(p, a, n)}` : ""}`);
+    out.push(`${what}${readsOf(p, a, n)}${core ? ` core ${coreOf(p, a, n)}` : ""}`);
     sys.audit();
   };
   const anon = (n: number) => {
@@ -176,34 +176,6 @@ function transcript(): string[] {
   reads("mlockall read", k, 4, false);
   p.munlockall();
   return out;
-}
-
-/** "S" or "B" when fn raises SIGSEGV or SIGBUS, else null. */
-function signalOf(fn: () => unknown): string | null {
-  try {
-    fn();
-    return null;
-  } catch (e) {
-    if (!(e instanceof MemoryFault)) throw e;
-    return e.signal === "SIGSEGV" ? "S" : "B";
-  }
-}
-
-/** The first n pages at a, each read by a forked child: " byte", " S" or " B" per page. */
-function readsOf(sys: VmSystem, p: LinuxProcess, a: number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) {
-    const c = p.fork();
-    let v = 0;
-    s += ` ${
-      signalOf(() => {
-        v = c.read8(a + i * P);
-      }) ?? v
-    }`;
-    c.exit();
-    sys.audit();
-  }
-  return s;
 }
 
 /** mincore's bit 0 of the n pages at a. */

@@ -4,7 +4,14 @@
  * and with their names, a fresh Linux session, and the errno of a call.
  */
 
-import { linux as L, type LinuxProcess, MemoryFile, VmError, VmSystem } from "../src/index.js";
+import {
+  linux as L,
+  type LinuxProcess,
+  MemoryFault,
+  MemoryFile,
+  VmError,
+  VmSystem,
+} from "../src/index.js";
 import { LINUX_ERRNO_H } from "./errnoh.js";
 
 export const P = 4096;
@@ -41,4 +48,34 @@ export function errnoOf(fn: () => unknown): number {
     if (!(e instanceof VmError)) throw e;
     return LINUX_ERRNO_H[e.code];
   }
+}
+
+/** "S" or "B" when fn raises SIGSEGV or SIGBUS, else null. */
+export function signalOf(fn: () => unknown): string | null {
+  try {
+    fn();
+    return null;
+  } catch (e) {
+    if (!(e instanceof MemoryFault)) throw e;
+    return e.signal === "SIGSEGV" ? "S" : "B";
+  }
+}
+
+/**
+ * Each of the n pages at a read by a forked child, as kinds.h's page_reads prints them:
+ * " <byte>", " S" or " B".
+ */
+export function readsOf(p: LinuxProcess, a: number, n: number): string {
+  let s = "";
+  for (let i = 0; i < n; i++) {
+    const c = p.fork();
+    let v = 0;
+    s += ` ${
+      signalOf(() => {
+        v = c.read8(a + i * P);
+      }) ?? v
+    }`;
+    c.exit();
+  }
+  return s;
 }

@@ -17,11 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define DROPPABLE 0x08
-static const long P = 4096;
-static const int RW = PROT_READ | PROT_WRITE;
+#include "kinds.h"
 
-static void rc(const char *what, int r) { printf("%s %d\n", what, r ? errno : 0); }
+#define DROPPABLE 0x08
+static const int RW = PROT_READ | PROT_WRITE;
 
 static char *try_mmap(const char *what, int prot, int flags, int fd) {
   char *a = mmap(0, 4 * P, prot, flags, fd, 0);
@@ -31,15 +30,7 @@ static char *try_mmap(const char *what, int prot, int flags, int fd) {
 
 static void reads(const char *what, char *a, int n) {
   printf("%s", what);
-  for (int i = 0; i < n; i++) {
-    fflush(stdout);
-    pid_t c = fork();
-    if (c == 0) { volatile char v = a[i * P]; _exit(v); }
-    int st;
-    waitpid(c, &st, 0);
-    if (WIFSIGNALED(st)) printf(" %s", WTERMSIG(st) == SIGSEGV ? "S" : "B");
-    else printf(" %d", WEXITSTATUS(st));
-  }
+  page_reads(a, n);
   printf("\n");
 }
 
@@ -81,6 +72,7 @@ int main(int argc, char **argv) {
   if (argc != 2) { fprintf(stderr, "usage: %s FILE\n", argv[0]); return 2; }
   int fd = open(argv[1], O_RDWR);
   if (fd < 0) { perror(argv[1]); return 1; }
+
   const int A = DROPPABLE | MAP_ANONYMOUS;
   char *a = try_mmap("anon", RW, A, -1);
   try_mmap("file", RW, DROPPABLE, fd);

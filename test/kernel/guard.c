@@ -41,20 +41,10 @@ static char *anon(int n) {
   return a;
 }
 
-static void rc(const char *what, int r) { printf("%s %d\n", what, r ? errno : 0); }
-
 /* The first n pages of a, each read in a forked child; with core, mincore of the n pages. */
 static void reads(const char *what, char *a, int n, int core) {
   printf("%s", what);
-  for (int i = 0; i < n; i++) {
-    fflush(stdout);
-    pid_t c = fork();
-    if (c == 0) { volatile char v = a[i * P]; _exit(v); }
-    int st;
-    waitpid(c, &st, 0);
-    if (WIFSIGNALED(st)) printf(" %s", WTERMSIG(st) == SIGSEGV ? "S" : "B");
-    else printf(" %d", WEXITSTATUS(st));
-  }
+  page_reads(a, n);
   if (core) {
     unsigned char v[8];
     mincore(a, n * P, v);
