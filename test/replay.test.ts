@@ -30,6 +30,7 @@ afterAll(() => {
 });
 const TRACES = [
   "c_args",
+  "c_droppable",
   "c_edges",
   "c_guard",
   "gcc_compile",
@@ -41,6 +42,7 @@ const TRACES = [
 /** Spaces with a final snapshot per trace (traces/README.md). */
 const CHECKED: Record<string, number> = {
   c_args: 2,
+  c_droppable: 2,
   c_edges: 2,
   c_guard: 2,
   gcc_compile: 5,
