@@ -41,6 +41,7 @@ import {
   MAP_ENTRY_BEHAV_RANDOM,
   MAP_ENTRY_BEHAV_SEQUENTIAL,
   MAP_ENTRY_COW,
+  MAP_ENTRY_DROPPABLE,
   MAP_ENTRY_GROWS_DOWN,
   MAP_ENTRY_GROWS_UP,
   MAP_ENTRY_GUARD,
@@ -106,6 +107,7 @@ interface Command {
 const MAP_FLAGS: Record<string, string> = {
   shared: "MAP_SHARED",
   private: "MAP_PRIVATE",
+  droppable: "MAP_DROPPABLE",
   fixed: "MAP_FIXED",
   excl: "MAP_EXCL",
   noreplace: "MAP_FIXED_NOREPLACE",
@@ -138,6 +140,7 @@ const ENTRY_FLAGS: [number, string][] = [
   [MAP_ENTRY_STACK_GAP_UP, "STACK_GAP_UP"],
   [MAP_ENTRY_GROWS_DOWN, "GROWS_DOWN"],
   [MAP_ENTRY_GROWS_UP, "GROWS_UP"],
+  [MAP_ENTRY_DROPPABLE, "DROPPABLE"],
   [MAP_ENTRY_USER_WIRED, "USER_WIRED"],
   [MAP_ENTRY_NOSYNC, "NOSYNC"],
   [MAP_ENTRY_NOCOREDUMP, "NOCOREDUMP"],
@@ -396,7 +399,7 @@ export class Shell {
           `flag '${w}' (${name}) is not in the ${this.sys.personality} personality`,
         );
       if (typeof c === "function") flags |= c(Number(align![1]));
-      else if (w === "shared" || w === "private") sharing |= c;
+      else if (w === "shared" || w === "private" || w === "droppable") sharing |= c;
       else flags |= c;
     }
     // Anonymous memory, private unless said otherwise; a guard is neither (MAP_GUARD alone).
@@ -775,8 +778,9 @@ const COMMANDS: Record<string, Command> = {
       "mmap(addr, len, prot, MAP_ANON | MAP_PRIVATE | flags). prot: rw-, r-x, ---, rw ...;\n" +
       "`rw-/rwx` also passes PROT_MAX(rwx) (FreeBSD). Flags, where the personality has them:\n" +
       "shared private fixed stack 32bit; FreeBSD: excl guard super align=N nocore nosync\n" +
-      "prefault; Linux: noreplace growsdown populate noreserve locked. `guard` maps MAP_GUARD\n" +
-      "alone (prot ---). Without addr the kernel chooses. `$` is the address it returned.\n",
+      "prefault; Linux: noreplace growsdown populate noreserve locked droppable (MAP_DROPPABLE\n" +
+      "instead of MAP_PRIVATE). `guard` maps MAP_GUARD alone (prot ---). Without addr the\n" +
+      "kernel chooses. `$` is the address it returned.\n",
     run: (sh, a) => sh.cmdMap(a),
   },
   unmap: {
