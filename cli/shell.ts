@@ -584,7 +584,7 @@ export class Shell {
     const pte = p.pmap.extract(va);
     let out =
       `${hex(va)} in [${hex(e.start)}, ${hex(e.end)}) ${protString(e.protection)}` +
-      ` ${entryFlags(e)}, pte ${pte === 0 ? (p.pmap.isGuard(va - (va % ps)) ? "guard marker" : "none") : `${pteString(pte)} frame ${pte >>> 8}`}\n`;
+      ` ${entryFlags(e)}, pte ${pte === 0 ? (p.pmap.isGuard(va) ? "guard marker" : "none") : `${pteString(pte)} frame ${pte >>> 8}`}\n`;
     if (e.object === null) return `${out}  no object yet: the first fault allocates one\n`;
     let pindex = Math.floor((va - e.start + e.offset) / ps);
     let visible = true;

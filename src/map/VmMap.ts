@@ -2189,7 +2189,7 @@ export class VmMap {
       // A guard marker (Linux's MADV_GUARD_INSTALL) refuses an access the entry allows, before
       // anything is allocated or shadowed for it: the kernel meets the marker in the page table
       // once the vma's protection has been checked, and makes no anon_vma for it.
-      if (this.pmap?.isGuard?.(va - lowBits(va, this.pageSize)) === true) {
+      if (this.pmap?.isGuard?.(va) === true) {
         this.unlockRead();
         return KERN_FAILURE;
       }

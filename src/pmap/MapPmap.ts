@@ -22,6 +22,6 @@ export interface MapPmap {
    * drops). Optional: a pmap without markers needs nothing.
    */
   clearGuards?(sva: number, eva: number): void;
-  /** Whether page `va` carries a guard marker (vm_map_lookup refuses a fault there). */
+  /** Whether the page of `va` carries a guard marker (vm_map_lookup refuses a fault there). */
   isGuard?(va: number): boolean;
 }

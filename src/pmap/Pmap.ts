@@ -377,9 +377,9 @@ export class Pmap implements MapPmap {
 
   // ---------------------------------------------------------------- guard markers
 
-  /** True when page `va` (page-aligned) carries a guard marker. */
+  /** True when the page of `va` carries a guard marker (nothing is computed when none does). */
   isGuard(va: number): boolean {
-    return this.#guards !== null && this.#guards.has(va);
+    return this.#guards !== null && this.#guards.has(va - (va % this.pageSize));
   }
 
   /** Number of guard pages. */
