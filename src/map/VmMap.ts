@@ -1258,6 +1258,11 @@ export class VmMap {
     this.#lock.assertExclusive("vm_map_delete");
     if (!isClampArg(start, this.pageSize) || !isClampArg(end, this.pageSize))
       return KERN_INVALID_ARGUMENT;
+    return this.#deleteInMap(start, end);
+  }
+
+  /** vm_map_delete's range check, then the deletion (arguments already validated). */
+  #deleteInMap(start: number, end: number): KernReturn {
     if (!this.rangeValid(start, end)) return start > end ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
     return this.#delete(start, end);
   }
@@ -1268,7 +1273,7 @@ export class VmMap {
       return KERN_INVALID_ARGUMENT;
     this.lock();
     try {
-      return this.deleteLocked(start, end);
+      return this.#deleteInMap(start, end);
     } finally {
       this.unlock();
     }
@@ -1295,19 +1300,31 @@ export class VmMap {
     // Nothing mapped in [start, end) (e.g. mmap at a free address): nothing to clip or delete.
     const first = this.#firstAtOrAbove(start);
     if (first === null || first.start >= end) return KERN_SUCCESS;
-    let rv = this.#checkClips(start, end);
-    if (rv !== KERN_SUCCESS) return rv;
-    // Another thread's system wiring would make FreeBSD sleep; nothing else runs here.
-    for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
-      if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0)
-        return KERN_FAILURE;
+    // One validation pass before any change (one lookup: the walk finds the entry holding
+    // `end`, which #checkClips would look up again). A clip that a large-page entry refuses
+    // is reported before another thread's system wiring, which would make FreeBSD sleep and
+    // nothing else runs here to release.
+    let last = first;
+    let busy = false;
+    for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next) {
+      if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0) busy = true;
+      last = e;
+    }
+    if (
+      (start > first.start && !this.#clipAllowed(first, start)) ||
+      (end < last.end && !this.#clipAllowed(last, end))
+    )
+      return KERN_INVALID_ARGUMENT;
+    if (busy) return KERN_FAILURE;
     // Unmapping drops the range's guard markers (Linux's unmap zaps with ZAP_FLAG_DROP_MARKER).
     this.pmap?.clearGuards?.(start, end);
-    let entry = this.#lookupClipStart(start);
+    let entry: VmMapEntry | null = first;
+    let rv = this.#clipStart(first, start);
+    kassert(rv === KERN_SUCCESS, "vm_map_delete", "unchecked clip failed");
     while (entry !== null && entry.start < end) {
       rv = this.#clipEnd(entry, end);
       kassert(rv === KERN_SUCCESS, "vm_map_delete", "unchecked clip failed");
-      const next = entry.next;
+      const next: VmMapEntry | null = entry.next;
       if (entry.wiredCount !== 0) this.#entryUnwire(entry);
       if (this.pmap !== null && entry.object !== null) this.pmap.remove(entry.start, entry.end);
       if (entry.end === this.#anonLoc) this.#anonLoc = entry.start;
