@@ -1455,6 +1455,13 @@ export class VmMap {
    * pages still in a backing object are copied up into it); with NEEDS_COPY set it gets a new
    * object holding a copy of every page. Either way the pages are then wired and entered
    * writable again (through the fault hooks, with the map unlocked as for vm_map_wire).
+   *
+   * FreeBSD's wired entries are resident, so every page copies and wires. A Linux VM_LOCKED
+   * vma need not be: mlock leaves it locked when population fails, e.g. past the end of its
+   * file. There mprotect populates what it can and ignores the rest (populate_vma_page_range),
+   * so a page that does not fault in is skipped, and a window running past the end of its
+   * file becomes a shadow of the file's object with the pages copied up by the wiring faults,
+   * so that the pages past the end still raise SIGBUS rather than reading as zeros.
    */
   #copyEntryForWiredWrite(e: VmMapEntry): void {
     if ((e.eflags & MAP_ENTRY_COW) === 0) return;
@@ -1464,17 +1471,37 @@ export class VmMap {
       // The old translations (and their wirings) go with the old pages.
       this.hooks?.unwirePages(this, e.start, e.end);
       this.pmap?.remove(e.start, e.end);
-      e.object =
-        this.objects !== null
-          ? VmObject.copyWindow(old, this.objects, e.offset, pages)
-          : VmObject.allocateAnon(null, pages);
-      e.offset = 0;
-      if (old !== null) this.#deferred.push(old);
+      if (
+        old !== null &&
+        old.pager !== null &&
+        !old.pager.hasPage(e.offset + (pages - 1) * this.pageSize)
+      ) {
+        // The entry's reference to old becomes the shadow's backing reference.
+        const s = old.shadow(e.offset, e.end - e.start, false);
+        e.object = s.object;
+        e.offset = s.offset;
+      } else {
+        e.object =
+          this.objects !== null
+            ? VmObject.copyWindow(old, this.objects, e.offset, pages)
+            : VmObject.allocateAnon(null, pages);
+        e.offset = 0;
+        if (old !== null) this.#deferred.push(old);
+      }
     }
     e.eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
-    if (this.hooks !== null && e.wiredCount > 0) {
-      const rv = this.#wireFault(e);
-      if (rv !== KERN_SUCCESS) panic("vm_fault_copy_entry", `wiring the copy failed (${rv})`);
+    if (this.hooks === null || e.wiredCount === 0) return;
+    // Page by page, each failure skipped (see above), with the map unlocked as in #wireFault.
+    const hooks = this.hooks;
+    const { start, end } = e;
+    this.#busy++;
+    this.#lock.unlock();
+    try {
+      for (let va = start; va < end; va += this.pageSize)
+        hooks.wirePages(this, va, va + this.pageSize);
+    } finally {
+      this.#lock.lock();
+      this.#busy--;
     }
   }
 
