@@ -80,3 +80,36 @@ describe("vm_map_protect: a user-wired copy-on-write entry made writable again",
     p.sys.audit();
   });
 });
+
+describe("vm_fault_cow into a shared object under another address space's wiring", () => {
+  it("moves the other wired translation to the copy, so both still share the page", () => {
+    // Found by the syscall fuzz (fresh seed 430788040/3): p1's wired read-only translation of a
+    // backing page stayed after p3's write copied the page into the object they share (the
+    // INHERIT_SHARE shadow), so p1 no longer saw p3's writes and the audit failed.
+    const sys = new VmSystem({ physicalMemory: 16 << 20, personality: "freebsd" });
+    const p1 = sys.createProcess();
+    const RW = F.PROT_READ | F.PROT_WRITE;
+    const a = p1.mmap(0, 4 * P, RW, F.MAP_PRIVATE | F.MAP_ANON, -1, 0);
+    p1.write32(a + 3 * P, 0x1003);
+    const c = p1.fork(); // p1's entry now needs a copy: a shared fork below shadows it
+    p1.minherit(a, 4 * P, F.INHERIT_SHARE);
+    const p3 = p1.fork();
+    p1.mprotect(a, 4 * P, F.PROT_READ);
+    p1.mlockall(F.MCL_CURRENT); // read faults: p1 wires the backing object's page
+    expect(p1.pmap.wired).toBe(4);
+    p3.mlockall(F.MCL_CURRENT); // write faults: the page is copied into the shared shadow
+    sys.audit();
+    expect(p1.pmap.wired).toBe(4);
+    p3.write32(a + 3 * P, 0x3333);
+    expect(p1.read32(a + 3 * P)).toBe(0x3333);
+    expect(c.read32(a + 3 * P)).toBe(0x1003);
+    sys.audit();
+    p1.munlockall();
+    p3.munlockall();
+    expect(p1.pmap.wired).toBe(0);
+    sys.audit();
+    for (const p of [c, p3, p1]) p.exit();
+    sys.audit();
+    expect(sys.stats().frames.wired).toBe(0);
+  });
+});

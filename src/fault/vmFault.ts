@@ -33,14 +33,20 @@ import {
   KERN_SUCCESS,
   type KernReturn,
 } from "../base/kern.js";
-import { VM_PROT_FAULT_LOOKUP, VM_PROT_WRITE, type VmProt } from "../base/prot.js";
+import {
+  VM_PROT_EXECUTE,
+  VM_PROT_FAULT_LOOKUP,
+  VM_PROT_READ,
+  VM_PROT_WRITE,
+  type VmProt,
+} from "../base/prot.js";
 import type { EventHub } from "../events/events.js";
 import type { VmMap } from "../map/VmMap.js";
 import type { VmMapEntry } from "../map/VmMapEntry.js";
 import { OBJ_ONEMAPPING, type ObjectContext, VmObject } from "../object/VmObject.js";
 import { PG_BUSY, PG_DIRTY } from "../page/PhysMem.js";
 import type { DevicePager } from "../pager/device.js";
-import { type Pmap, PTE_WIRED } from "../pmap/Pmap.js";
+import { type Pmap, PTE_R, PTE_WIRED, PTE_X } from "../pmap/Pmap.js";
 
 /** VM_FAULT_* flags. */
 export const VM_FAULT_NORMAL = 0;
@@ -104,6 +110,12 @@ export interface FaultContext {
    */
   mmio: DevicePager | null;
   mmioOffset: number;
+  /**
+   * The map whose translations a pmap holds (any process's, not only the faulting one's), or
+   * null: a copy on write into a shared object must look at another address space's wired
+   * translation of the copied page (see {@link dropCopiedPage}).
+   */
+  readonly mapOf: (pmap: Pmap) => VmMap | null;
 }
 
 function emit(
@@ -261,8 +273,7 @@ export function vmFault(
             // vm_fault_cow: when the first object is shared (a SHARE-inherited shadow), other
             // address spaces may map the old page read-only through it; they must fault on the
             // new copy (pmap_remove_all of the copied page unless OBJ_ONEMAPPING).
-            if ((top.flags & OBJ_ONEMAPPING) === 0 && mem.wire[src] === 0)
-              fc.objects.pv.removeAll(src);
+            if ((top.flags & OBJ_ONEMAPPING) === 0) dropCopiedPage(fc, src, pmap, vaPage);
             st.cowCopies++;
           }
           mem.flags[frame] |= PG_DIRTY;
@@ -354,5 +365,48 @@ export function prefault(
     if (frame < 0) break;
     pmap.enterQuick(addr, frame, entry.protection);
     fc.stats.prefaulted++;
+  }
+}
+
+/**
+ * vm_fault_cow's pmap_remove_all of page `src`, just copied into a shared first object: every
+ * other translation of src goes, so that an address space reading the old page through that
+ * object faults on the copy. A wired translation cannot just go (FreeBSD removes it, and the
+ * entry's wiring is left holding a page it no longer maps): when its own chain now finds another
+ * page, the translation and its wiring move there; when its chain still finds src (a chain that
+ * does not pass through the copy's object), it stays. The faulting translation (self at selfVa)
+ * is replaced by the caller.
+ */
+function dropCopiedPage(fc: FaultContext, src: number, self: Pmap, selfVa: number): void {
+  const pv = fc.objects.pv;
+  const mem = fc.objects.mem;
+  if (mem.wire[src] === 0) {
+    pv.removeAll(src);
+    return;
+  }
+  const ps = mem.pageSize;
+  const at: [Pmap, number][] = [];
+  pv.forEach(src, (pm, va) => {
+    if (pm !== self || va !== selfVa) at.push([pm, va]);
+  });
+  for (const [pm, va] of at) {
+    const pte = pm.extract(va);
+    if ((pte & PTE_WIRED) === 0) {
+      pm.remove(va, va + ps);
+      continue;
+    }
+    const r = fc.mapOf(pm)?.lookupEntry(va);
+    const object = r?.found === true ? r.entry!.object : null;
+    if (object === null)
+      panic("vm_fault_cow", `wired translation at 0x${va.toString(16)} without a mapping`);
+    const holder = object.lookupChain((va - r!.entry!.start + r!.entry!.offset) / ps);
+    const f = holder === null ? -1 : (holder.pages.get(VmObject.chainPindex) ?? -1);
+    if (f < 0 || f === src) continue;
+    // Read access as before; a write faults softly on the page its object now holds.
+    const prot =
+      ((pte & PTE_R) !== 0 ? VM_PROT_READ : 0) | ((pte & PTE_X) !== 0 ? VM_PROT_EXECUTE : 0);
+    pm.enter(va, f, prot, true);
+    mem.wireFrame(f);
+    mem.unwireFrame(src);
   }
 }

@@ -256,6 +256,7 @@ export class Process {
       pid,
       mmio: null,
       mmioOffset: 0,
+      mapOf: (pm) => sys._mapOfPmap(pm),
     };
     this.map.hooks = {
       wirePages: (map, start, end) => this.#wirePages(map, start, end),

@@ -10,7 +10,7 @@ import { type ErrnoName, FREEBSD_ERRNO, LINUX_ERRNO } from "../base/errno.js";
 import { type DaemonStats, PageDaemon } from "../daemon/pageDaemon.js";
 import { EventHub, type VmEventListener } from "../events/events.js";
 import { type FaultStats, newFaultStats } from "../fault/vmFault.js";
-import type { WireCounter } from "../map/VmMap.js";
+import type { VmMap, WireCounter } from "../map/VmMap.js";
 import { cacheRead, cacheTruncate, cacheWrite } from "../object/pageCache.js";
 import { ObjectContext, VmObject } from "../object/VmObject.js";
 import {
@@ -23,7 +23,7 @@ import {
 import { Device, DevicePager } from "../pager/device.js";
 import { type SwapBackend, SwapPager, type SwapStats } from "../pager/swap.js";
 import { pagerError, type Vnode, VnodePager } from "../pager/vnode.js";
-import { PvTable } from "../pmap/Pmap.js";
+import { type Pmap, PvTable } from "../pmap/Pmap.js";
 import { type FreebsdConstants, freebsd, type LinuxConstants, linux } from "./constants.js";
 import { VmError } from "./errors.js";
 import { LinuxProcess, type LinuxProcessOptions } from "./linux.js";
@@ -206,6 +206,12 @@ export class VmSystem {
         : new Process(this, this.#nextPid++, {}, parent);
     this.#processes.set(p.pid, p);
     return p;
+  }
+
+  /** @internal The map of the live process whose pmap is `pmap` (null: none). */
+  _mapOfPmap(pmap: Pmap): VmMap | null {
+    for (const p of this.#processes.values()) if (p.pmap === pmap) return p.map;
+    return null;
   }
 
   /** @internal Forgets an exited process. */
