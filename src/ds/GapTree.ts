@@ -69,6 +69,11 @@ export class GapNode<N extends GapNode<N>> {
   declare next: N | null;
   /** Id of the leaf that holds this entry, -1 outside a tree (owned by GapTree). */
   declare leaf: number;
+  /**
+   * The entry's index in its leaf when it was put there (owned by GapTree). Items shifted by
+   * later inserts and removals in the leaf do not update it: it is a hint, checked before use.
+   */
+  declare slot: number;
 
   constructor() {
     this.start = 0;
@@ -76,6 +81,7 @@ export class GapNode<N extends GapNode<N>> {
     this.prev = null;
     this.next = null;
     this.leaf = NIL;
+    this.slot = 0;
   }
 }
 
@@ -341,6 +347,10 @@ export class GapTree<N extends GapNode<N>> {
     const L = this.#leaves;
     const ents = L.ents;
     const b = L.c * leaf;
+    // Most often the entry has not moved since it was placed (the entry just inserted, or its
+    // neighbour): its slot hint saves the scan.
+    const h = n.slot;
+    if (ents[b + h] === n && h < L.n[leaf]) return h;
     // By identity: a leaf's slots are two cache lines, and n's start (a boxed number once
     // addresses pass 2^31) need not be read.
     for (let k = b, e = b + L.n[leaf]; k < e; k++) if (ents[k] === n) return k - b;
@@ -453,8 +463,11 @@ export class GapTree<N extends GapNode<N>> {
 
   /** Makes the item now at absolute slot `slot` of x (of pool X) belong to x. */
   #own(X: Pool<N>, x: number, slot: number): void {
-    if (X.leaf) X.ents[slot]!.leaf = x;
-    else this.#below(x).parent[X.kids[slot]] = x;
+    if (X.leaf) {
+      const e = X.ents[slot]!;
+      e.leaf = x;
+      e.slot = slot - X.c * x;
+    } else this.#below(x).parent[X.kids[slot]] = x;
   }
 
   /** Moves items [from, from + k) of src to the end of dst, both of pool X (dst has room). */
@@ -701,6 +714,7 @@ export class GapTree<N extends GapNode<N>> {
     L.f[L.w * leaf + i] = n.start;
     L.ents[L.c * leaf + i] = n;
     n.leaf = leaf;
+    n.slot = i;
     if (i === 0) this.#fixKey(L, leaf);
     this.#setGap(L, leaf, i, g);
     return L.c * leaf + i;
@@ -778,6 +792,7 @@ export class GapTree<N extends GapNode<N>> {
         } else f[b + L.c + j] = 0;
         ents[L.c * x + j] = e;
         e.leaf = x;
+        e.slot = j;
         prev = e;
       }
       L.n[x] = take;
