@@ -557,6 +557,11 @@ export class GapTree<N extends GapNode<N>> {
 
   /** Rebalances x (of pool X) after it lost an item: merges or borrows when below the minimum. */
   #underflow(X: Pool<N>, x: number): void {
+    // Nothing to do for a node at or above both the minimum fill and 2 items (a root gives way
+    // only with one child): decided from the count the caller has just read, without reading
+    // the parent link, a cache miss per removal in a large tree.
+    const fill = X.n[x];
+    if (fill >= 2 && fill >= X.c >> 2) return;
     const I = this.#inner;
     const p = X.parent[x];
     if (p === NIL) {
