@@ -682,6 +682,22 @@ describe("mprotect", () => {
     expect(at(p, a)?.wired).toBe(1);
     p.sys.audit();
   });
+  row("mprotect-linux-locked-private-past-eof", () => {
+    // mlock of a private mapping running past the end of its file is ENOMEM and leaves the vma
+    // locked; mprotect(RW) then populates what it can and ignores the rest. Linux 6.18, two
+    // pages over a one-page file: mincore 1 0, page 1 SIGBUS, before and after a write.
+    const p = linuxProc();
+    const fd = file(p, "rw", P);
+    const a = p.mmap(0, 2 * P, L.PROT_READ, L.MAP_PRIVATE, fd, 0);
+    fails(p, "mlock", "ENOMEM", () => p.mlock(a, 2 * P));
+    p.mprotect(a, 2 * P, LRW);
+    expect(Array.from(p.mincore(a, 2 * P))).toEqual([1, 0]);
+    expect(() => p.read8(a + P)).toThrow(/SIGBUS/);
+    p.write8(a, 1);
+    expect(() => p.read8(a + P)).toThrow(/SIGBUS/);
+    expect(at(p, a)?.wired).toBe(1);
+    p.sys.audit();
+  });
   row("mprotect-linux-einval-unaligned", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
