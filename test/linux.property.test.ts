@@ -46,12 +46,11 @@
  *
  * System calls follow Linux 6.x (mm/mmap.c, mm/mprotect.c, mm/madvise.c, mm/mremap.c), with the
  * deliberate differences that src/process/linux.ts documents: a prot or flag bit no Linux
- * constant names is EINVAL; madvise validates the kind of every vma in the range before
- * advising any (Linux stops at the first invalid vma after advising the earlier ones). Where
- * Linux changes state before failing, so does the model: mprotect applies up to the first hole
- * (ENOMEM) or VM_MAY* refusal (EACCES); madvise advises the mapped parts, then ENOMEM for a
- * hole; mremap_to unmaps the destination and the shrunk tail before its vma checks. TASK_SIZE
- * is 2^47 - 4096.
+ * constant names is EINVAL. Where Linux changes state before failing, so does the model:
+ * mprotect applies up to the first hole (ENOMEM) or VM_MAY* refusal (EACCES); madvise advises
+ * vma by vma up to the first vma that refuses the advice (EINVAL), or the mapped parts and
+ * then ENOMEM for a hole; mremap_to unmaps the destination and the shrunk tail before its vma
+ * checks. TASK_SIZE is 2^47 - 4096.
  *
  * Linux's vma boundaries matter to mremap (EFAULT when the old range crosses vmas; growing in
  * place only at a vma's end) and depend on merge rules (anon_vma, VM_ACCOUNT) the model does
@@ -1370,60 +1369,65 @@ class Run {
     const first = addr / PS;
     const last = (addr + size) / PS;
     let want: string | null = null;
-    if (advice === 5 || advice === 100 || addr % PS !== 0) want = "EINVAL";
-    else if (size !== 0) {
-      // Validity of every vma first (the documented difference), then holes.
-      for (let pn = first; pn < last; pn++) {
+    // Pages below `upto` are advised: madvise_walk_vmas advises vma by vma and returns at the
+    // first vma that refuses the advice (a refusal is a vma's kind, shared by all its pages,
+    // so that vma starts at the first refused page); a hole is ENOMEM after the walk.
+    let upto = last;
+    if (advice === 5 || advice === 100 || addr % PS !== 0) {
+      want = "EINVAL";
+      upto = first;
+    } else if (size !== 0) {
+      for (let pn = first; pn < last && want === null; pn++) {
         const pg = mp.pages.get(pn);
         if (pg === undefined) continue;
         if ((advice === MADV_FREE || advice === MADV_WIPEONFORK) && (pg.shared || pg.obj !== null))
           want = "EINVAL";
         if (advice === MADV_KEEPONFORK && pg.droppable === true) want = "EINVAL";
+        if (want !== null) upto = pn;
       }
       if (want === null)
         for (let pn = first; pn < last; pn++) if (!mp.pages.has(pn)) want = "ENOMEM";
     }
     this.log.push(what);
     this.call(what, "madvise", want, () => mp.p.madvise(addr, len, advice));
-    if (want === null || want === "ENOMEM")
-      for (let pn = first; pn < last; pn++) {
-        const pg = mp.pages.get(pn);
-        if (pg === undefined) continue;
-        switch (advice) {
-          case MADV_DONTNEED:
-          case MADV_DONTNEED_LOCKED:
-            if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
-            break;
-          case MADV_GUARD_INSTALL:
-            // Zapped as by MADV_DONTNEED (a shared page stays in its object), then marked.
-            if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
-            pg.guard = true;
-            break;
-          case MADV_GUARD_REMOVE:
-            pg.guard = false;
-            break;
-          case MADV_FREE: {
-            const c = pg.cell;
-            if (c.bytes !== null) {
-              c.alt = new Uint8Array(PS);
-              c.lazyfree = true;
-            }
-            break;
+    for (let pn = first; pn < upto; pn++) {
+      const pg = mp.pages.get(pn);
+      if (pg === undefined) continue;
+      switch (advice) {
+        case MADV_DONTNEED:
+        case MADV_DONTNEED_LOCKED:
+          if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
+          break;
+        case MADV_GUARD_INSTALL:
+          // Zapped as by MADV_DONTNEED (a shared page stays in its object), then marked.
+          if (!pg.shared) pg.cell = freshCell(pg, pg.fpage);
+          pg.guard = true;
+          break;
+        case MADV_GUARD_REMOVE:
+          pg.guard = false;
+          break;
+        case MADV_FREE: {
+          const c = pg.cell;
+          if (c.bytes !== null) {
+            c.alt = new Uint8Array(PS);
+            c.lazyfree = true;
           }
-          case MADV_DONTFORK:
-            pg.dontfork = true;
-            break;
-          case MADV_DOFORK:
-            pg.dontfork = false;
-            break;
-          case MADV_WIPEONFORK:
-            pg.wipe = true;
-            break;
-          case MADV_KEEPONFORK:
-            pg.wipe = false;
-            break;
+          break;
         }
+        case MADV_DONTFORK:
+          pg.dontfork = true;
+          break;
+        case MADV_DOFORK:
+          pg.dontfork = false;
+          break;
+        case MADV_WIPEONFORK:
+          pg.wipe = true;
+          break;
+        case MADV_KEEPONFORK:
+          pg.wipe = false;
+          break;
       }
+    }
     this.after(mp, what);
   }
 

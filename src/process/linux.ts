@@ -7,8 +7,9 @@
  *
  * Where Linux changes state before it fails, so does this (each is named in docs/syscalls.md):
  * mprotect applies itself vma by vma and stops at the first hole (ENOMEM) or the first vma
- * whose maximum protection forbids the change (EACCES); madvise advises every mapped part and
- * then reports a hole with ENOMEM; mremap's shrink unmaps the tail before anything can fail.
+ * whose maximum protection forbids the change (EACCES); madvise advises vma by vma, stops at
+ * the first vma the advice is refused for (EINVAL), and reports a hole with ENOMEM after
+ * advising every mapped part; mremap's shrink unmaps the tail before anything can fail.
  *
  * Linux ideas mapped onto the FreeBSD structures:
  * - a "vma" is a maximal run of adjacent entries with the same attributes (FreeBSD merges less
@@ -684,8 +685,9 @@ export class LinuxProcess extends Process {
   /**
    * madvise(2), Linux: EINVAL for unknown advice, an unaligned start or a wrapping range;
    * advice-specific EINVAL (DONTNEED/FREE on locked memory, FREE on file or shared memory,
-   * WIPEONFORK on shared or file mappings); ENOMEM when the range has holes (after advising
-   * what is mapped).
+   * WIPEONFORK on shared or file mappings) for the first vma that refuses it, the vmas before
+   * it being advised already (madvise_walk_vmas); else ENOMEM when the range has holes (after
+   * advising what is mapped).
    */
   override madvise(addr: number, length: number, advice: number): void {
     const sc = "madvise";
@@ -711,23 +713,20 @@ export class LinuxProcess extends Process {
       this.#populateAdvice(sc, addr, end, advice === L.MADV_POPULATE_WRITE);
       return;
     }
-    // Per-vma validity is checked for the whole range first, so that a refused advice
-    // changes nothing (Linux checks per vma while walking; the refusals below concern the
-    // kind of mapping, which every caller knows before calling).
-    const entries = [...this.#entriesIn(addr, end)];
-    for (const e of entries) this.#adviceValid(sc, e, advice);
-    let hole = entries.length === 0;
-    let at = addr;
-    for (const e of entries) {
-      if (e.start > at) hole = true;
-      at = e.end;
-    }
-    if (at < end) hole = true;
-    // By address, not over `entries`: advising one entry may replace or merge the ones after it
-    // (a zap maps its range afresh), and the map reuses the entries it frees.
+    // madvise_walk_vmas: each vma is checked, then advised; a refusal returns at once (the vmas
+    // before it stay advised), a hole is reported after the walk. By address, not over a list
+    // taken first: advising one entry may replace or merge the ones after it (a zap maps its
+    // range afresh), and the map reuses the entries it frees. (One Linux vma may be several
+    // entries here; the refusals concern attributes they share, so the first one refuses.)
+    let hole = false;
     for (let at = addr; at < end; ) {
       const e = this.#firstIn(at, end);
-      if (e === null) break;
+      if (e === null) {
+        hole = true;
+        break;
+      }
+      if (e.start > at) hole = true;
+      this.#adviceValid(sc, e, advice);
       const t = Math.min(end, e.end);
       this.#advise(e, Math.max(at, e.start), t, advice);
       at = t;
