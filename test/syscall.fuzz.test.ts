@@ -56,9 +56,10 @@
  *    Calls whose kernel itself changes state before failing (API.md; docs/syscalls.md "Rules
  *    common to every call"), for which the deep-equal is replaced by the audit:
  *    - Linux mprotect EACCES / ENOMEM: applied vma by vma up to the failing vma or hole;
- *    - Linux madvise ENOMEM: every mapped part is advised, then the hole is reported;
- *      EINVAL / EFAULT of MADV_POPULATE_READ/WRITE only: pages before the failing one were
- *      populated (any other madvise refusal must change nothing);
+ *    - Linux madvise ENOMEM: every mapped part is advised, then the hole is reported; a vma's
+ *      refusal (EINVAL, EACCES, ENODEV): the vmas before it were advised; EFAULT of
+ *      MADV_POPULATE_READ/WRITE: pages before the failing one were populated (a refusal of the
+ *      arguments, before the walk, must change nothing);
  *    - Linux msync ENOMEM / EBUSY: the vmas before the hole (or the locked vma) are written
  *      back;
  *    - FreeBSD and Linux mlockall EAGAIN, and ENOMEM: MCL_FUTURE is set before MCL_CURRENT's
@@ -67,6 +68,7 @@
  *      ENOMEM before it changes nothing, which the audit-only check accepts too);
  *    - Linux mlock ENOMEM after population began: every vma of the range is locked first
  *      (mlock_fixup), then population stops at a vma without access (the range stays locked);
+ *      and ENOMEM for a hole: the vmas before it stay locked, unpopulated;
  *    - mlock (and mlockall) whose wiring faulted: the pages faulted in before the failing one
  *      stay resident and the fault counters moved (vm_map_wire's rollback unwires, it does not
  *      free), so instead of the deep-equal the entries with their protections, inheritance,
@@ -167,18 +169,29 @@ function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmEr
   switch (call) {
     case "mlock":
       // The range is locked (VM_LOCKED) before population, which stops at a vma without
-      // access; the limit and hole checks before it change nothing.
-      return code === "ENOMEM" && e.message.includes("population stopped");
+      // access; a hole stops the locking, the vmas before it staying locked. The limit check
+      // before them changes nothing.
+      return (
+        code === "ENOMEM" &&
+        (e.message.includes("population stopped") || e.message.includes("unmapped pages"))
+      );
     case "mprotect":
       return code === "EACCES" || code === "ENOMEM";
     case "madvise":
-      // Every mapped part is advised before a hole is reported; MADV_POPULATE_* populates
-      // vma by vma and stops at a vma without the access (EINVAL) or a failing fault
-      // (EFAULT), keeping what it populated. Any other refusal changes nothing.
+      // Every mapped part is advised before a hole is reported; a vma that refuses the advice
+      // (EINVAL, MADV_REMOVE's EACCES and ENODEV) stops the walk after the vmas before it were
+      // advised; MADV_POPULATE_* populates vma by vma and stops at a vma without the access
+      // (EINVAL) or a failing fault (EFAULT), keeping what it populated. The argument checks
+      // before the walk (advice, alignment, wrap-around) change nothing.
       if (code === "ENOMEM") return true;
+      if (/unknown advice|not page aligned|range wraps|not a safe|not a 32-bit/.test(e.message))
+        return false;
       return (
-        (code === "EINVAL" || code === "EFAULT") &&
-        (args[2] === linux.MADV_POPULATE_READ || args[2] === linux.MADV_POPULATE_WRITE)
+        code === "EINVAL" ||
+        code === "EACCES" ||
+        code === "ENODEV" ||
+        (code === "EFAULT" &&
+          (args[2] === linux.MADV_POPULATE_READ || args[2] === linux.MADV_POPULATE_WRITE))
       );
     case "msync":
       return code === "ENOMEM" || code === "EBUSY";
