@@ -1399,8 +1399,11 @@ export class VmMap {
       [start, end] = this.#clamp(start, end);
       if (start >= end) return KERN_SUCCESS;
       const first = this.#firstAtOrAbove(start);
-      // Pass 1: validate; nothing changes on failure.
+      // Pass 1: validate; nothing changes on failure. The walk ends at the entry holding `end`,
+      // whose clip is checked from there (no second lookup).
+      let last = first;
       for (let e = first; e !== null && e.start < end; e = e.next) {
+        last = e;
         if ((e.eflags & MAP_ENTRY_GUARD) !== 0) continue;
         if ((e.eflags & MAP_ENTRY_IS_SUB_MAP) !== 0) return KERN_INVALID_ARGUMENT;
         const p = setProt ? newProt : e.protection;
@@ -1408,9 +1411,12 @@ export class VmMap {
         if (!protSubset(p, e.maxProtection) || !protSubset(m, e.maxProtection))
           return KERN_PROTECTION_FAILURE;
       }
-      if (first === null || first.start >= end) return KERN_SUCCESS;
-      const rv = this.#checkClips(start, end);
-      if (rv !== KERN_SUCCESS) return rv;
+      if (first === null || last === null || first.start >= end) return KERN_SUCCESS;
+      if (
+        (start > first.start && !this.#clipAllowed(first, start)) ||
+        (end < last.end && !this.#clipAllowed(last, end))
+      )
+        return KERN_INVALID_ARGUMENT;
       // Pass 2: clip.
       this.#clipStart(first, start);
       for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
