@@ -681,7 +681,9 @@ export class VmMap {
   }
 
   #unlink(e: VmMapEntry): void {
-    if (this.#hint === e) this.#hint = null;
+    // The hint moves to the predecessor, still linked: the next lookup is most often near
+    // (MAP_FIXED's insert after its delete, at the same address).
+    if (this.#hint === e) this.#hint = e.prev;
     this.#tree.remove(e);
     this.#deadEntries.push(e);
   }
