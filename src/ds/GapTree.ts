@@ -353,7 +353,11 @@ export class GapTree<N extends GapNode<N>> {
     if (ents[b + h] === n && h < L.n[leaf]) return h;
     // By identity: a leaf's slots are two cache lines, and n's start (a boxed number once
     // addresses pass 2^31) need not be read.
-    for (let k = b, e = b + L.n[leaf]; k < e; k++) if (ents[k] === n) return k - b;
+    for (let k = b, e = b + L.n[leaf]; k < e; k++)
+      if (ents[k] === n) {
+        n.slot = k - b; // for the next operation on n, which is often near (clip, then merge)
+        return k - b;
+      }
     panic("GapTree", `entry 0x${n.start.toString(16)} not in its leaf`);
   }
 
@@ -679,6 +683,7 @@ export class GapTree<N extends GapNode<N>> {
     // succ follows n: next in n's leaf, or first in the next one if a split put n last.
     const sl = succ.leaf;
     const j = sl === n.leaf ? slot - c * sl + 1 : 0;
+    succ.slot = j;
     this.#rekey(sl, j, succ.start, succ.start - n.end);
   }
 
