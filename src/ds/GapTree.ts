@@ -854,6 +854,7 @@ export class GapTree<N extends GapNode<N>> {
     const near = succ !== null && i < L.n[leaf];
     if (near) {
       const s = succ.start;
+      succ.slot = i; // read just now: its hint follows it down a slot
       this.#rekey(leaf, i, s, pred === null ? 0 : s - predEnd);
     } else if (i === 0 && L.n[leaf] > 0) this.#fixKey(L, leaf);
     this.#underflow(L, leaf);
