@@ -721,6 +721,17 @@ class Run {
   }
 
   modelWrite(mp: MProc, addr: number, bytes: Uint8Array): void {
+    // Every page is made writable before any byte lands (an x86 store is committed once all
+    // its pages translate; writeBytes translates them all first): a private page is copied
+    // now, so that a store running from a shared page of a file onto a private copy of the
+    // same file page copies the bytes from before the store.
+    for (let pn = Math.floor(addr / PS); pn <= Math.floor((addr + bytes.length - 1) / PS); pn++) {
+      const c = mp.pages.get(pn)!.cell;
+      if (c.bytes === null) {
+        c.bytes = content(c).slice();
+        c.backing = null;
+      }
+    }
     for (let i = 0; i < bytes.length; ) {
       const a = addr + i;
       const pn = Math.floor(a / PS);
