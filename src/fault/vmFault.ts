@@ -396,11 +396,10 @@ function dropCopiedPage(fc: FaultContext, src: number, self: Pmap, selfVa: numbe
       continue;
     }
     const r = fc.mapOf(pm)?.lookupEntry(va);
-    const object = r?.found === true ? r.entry!.object : null;
-    if (object === null)
+    const e = r?.found === true ? r.entry : null;
+    if (e === null || e.object === null)
       panic("vm_fault_cow", `wired translation at 0x${va.toString(16)} without a mapping`);
-    const holder = object.lookupChain((va - r!.entry!.start + r!.entry!.offset) / ps);
-    const f = holder === null ? -1 : (holder.pages.get(VmObject.chainPindex) ?? -1);
+    const f = e.object.chainFrame((va - e.start + e.offset) / ps);
     if (f < 0 || f === src) continue;
     // Read access as before; a write faults softly on the page its object now holds.
     const prot =

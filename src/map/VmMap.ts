@@ -828,6 +828,16 @@ export class VmMap {
     return this.#succ(e);
   }
 
+  /**
+   * Whether [start, end) may be clipped out of the entries from `first` (holding start, or the
+   * first above it) to `last` (holding end, or the last below it): the walk a caller has just
+   * made finds both, where #checkClips looks them up.
+   */
+  #endsClippable(first: VmMapEntry, last: VmMapEntry, start: number, end: number): boolean {
+    if (start > first.start && !this.#clipAllowed(first, start)) return false;
+    return !(end < last.end && !this.#clipAllowed(last, end));
+  }
+
   /** Whether clipping `e` to [start, end) would be allowed at both ends that fall inside it. */
   #clipsOk(e: VmMapEntry, start: number, end: number): boolean {
     if (start > e.start && start < e.end && !this.#clipAllowed(e, start)) return false;
@@ -1312,11 +1322,7 @@ export class VmMap {
       if (e.systemWiredCount !== 0 || (e.eflags & MAP_ENTRY_IN_TRANSITION) !== 0) busy = true;
       last = e;
     }
-    if (
-      (start > first.start && !this.#clipAllowed(first, start)) ||
-      (end < last.end && !this.#clipAllowed(last, end))
-    )
-      return KERN_INVALID_ARGUMENT;
+    if (!this.#endsClippable(first, last, start, end)) return KERN_INVALID_ARGUMENT;
     if (busy) return KERN_FAILURE;
     // Unmapping drops the range's guard markers (Linux's unmap zaps with ZAP_FLAG_DROP_MARKER).
     this.pmap?.clearGuards?.(start, end);
@@ -1414,11 +1420,7 @@ export class VmMap {
           return KERN_PROTECTION_FAILURE;
       }
       if (first === null || last === null || first.start >= end) return KERN_SUCCESS;
-      if (
-        (start > first.start && !this.#clipAllowed(first, start)) ||
-        (end < last.end && !this.#clipAllowed(last, end))
-      )
-        return KERN_INVALID_ARGUMENT;
+      if (!this.#endsClippable(first, last, start, end)) return KERN_INVALID_ARGUMENT;
       // Pass 2: clip.
       this.#clipStart(first, start);
       for (let e: VmMapEntry | null = first; e !== null && e.start < end; e = e.next)
@@ -1498,19 +1500,8 @@ export class VmMap {
       }
     }
     e.eflags &= ~(MAP_ENTRY_COW | MAP_ENTRY_NEEDS_COPY);
-    if (this.hooks === null || e.wiredCount === 0) return;
-    // Page by page, each failure skipped (see above), with the map unlocked as in #wireFault.
-    const hooks = this.hooks;
-    const { start, end } = e;
-    this.#busy++;
-    this.#lock.unlock();
-    try {
-      for (let va = start; va < end; va += this.pageSize)
-        hooks.wirePages(this, va, va + this.pageSize);
-    } finally {
-      this.#lock.lock();
-      this.#busy--;
-    }
+    // Page by page, each failure skipped (see above).
+    if (this.hooks !== null && e.wiredCount > 0) this.#wireFault(e, true);
   }
 
   // ---------------------------------------------------------------- inherit
@@ -1914,15 +1905,20 @@ export class VmMap {
 
   /**
    * Faults in the pages of a newly wired entry the way vm_map_wire_locked does: the map is
-   * marked busy and unlocked while the fault handler runs, then locked again.
+   * marked busy and unlocked while the fault handler runs, then locked again. All or nothing
+   * by default (the first failure is returned); with `skipFailures` every page is tried and a
+   * page that does not fault in is left (see #copyEntryForWiredWrite).
    */
-  #wireFault(e: VmMapEntry): KernReturn {
+  #wireFault(e: VmMapEntry, skipFailures = false): KernReturn {
     const hooks = this.hooks!;
+    const { start, end } = e;
+    const ps = this.pageSize;
     this.#busy++;
     this.#lock.unlock();
-    let rv: KernReturn;
+    let rv: KernReturn = KERN_SUCCESS;
     try {
-      rv = hooks.wirePages(this, e.start, e.end);
+      if (!skipFailures) rv = hooks.wirePages(this, start, end);
+      else for (let va = start; va < end; va += ps) hooks.wirePages(this, va, va + ps);
     } finally {
       this.#lock.lock();
       this.#busy--;

@@ -521,6 +521,12 @@ export class VmObject {
     return o !== null && o.pages.has(VmObject.chainPindex) ? o : null;
   }
 
+  /** The frame of the resident page `pindex` shows through the chain, or -1 (lookupChain's). */
+  chainFrame(pindex: number): number {
+    const o = this.lookupChain(pindex);
+    return o === null ? -1 : o.pages.get(VmObject.chainPindex)!;
+  }
+
   /**
    * Looks page `pindex` up through the shadow chain for a resident *or swapped* page (what the
    * fault handler must find). Returns the object that has it (or null) and sets `chainPindex`.
