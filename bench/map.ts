@@ -245,10 +245,42 @@ export function fixedOverEntryWorkload(fx: Fixture, inputs = INPUTS, seed = 5): 
   };
 }
 
-/** Every workload, in the order the harness runs them. */
+/**
+ * Ages a fixture the way a long-running process ages its map, leaving its layout as it was:
+ * `rounds` × count operations each of fixed over entry (every MAP_FIXED frees the entry it
+ * replaces and takes a cached one, so entries end up scattered in memory, out of address order)
+ * and of protect split+merge (vm_map_clip_start backs an objectless entry with an object, as
+ * FreeBSD's vm_map_entry_charge_object does, so most entries end up with one). Returns the
+ * fixture.
+ */
+export function churnFixture(fx: Fixture, rounds = 2, seed = 6): Fixture {
+  const ops = Math.ceil(rounds * fx.count);
+  fixedOverEntryWorkload(fx, INPUTS, seed).run(ops);
+  protectSplitMergeWorkload(fx, INPUTS, seed + 1).run(ops);
+  return fx;
+}
+
+/**
+ * find+insert+delete (findInsertDeleteWorkload) over a fixture churned first (churnFixture):
+ * the hinted entry and its successor lie apart in memory and most entries have an object, which
+ * each find coalesces into and references and each delete shrinks and releases. The harness
+ * gives it a fixture of its own.
+ */
+export function churnedFindInsertDeleteWorkload(fx: Fixture, inputs = INPUTS, seed = 3): Workload {
+  churnFixture(fx);
+  const w = findInsertDeleteWorkload(fx, inputs, seed);
+  return { name: "find+insert+delete, churned", run: (ops) => w.run(ops) };
+}
+
+/**
+ * Every workload, in the order the harness runs them. The harness gives each its own fixture,
+ * so that what one workload leaves behind (objects, entries reallocated out of order) does not
+ * change another's figure.
+ */
 export const WORKLOADS: readonly ((fx: Fixture, inputs?: number) => Workload)[] = [
   lookupWorkload,
   findInsertDeleteWorkload,
   protectSplitMergeWorkload,
   fixedOverEntryWorkload,
+  churnedFindInsertDeleteWorkload,
 ];

@@ -3,10 +3,11 @@
  * npm run bench compiles src and bench with tsc first and runs the JavaScript: a TypeScript
  * loader (tsx) turns imported constants into getter calls, which costs more than a TLB hit.
  *
- * For each map size it builds a fixture (bench/map.ts), then times four workloads with
- * tinybench: lookupEntry, find+insert+delete, protect split+merge and fixed over one entry.
+ * For each map size it builds a fixture (bench/map.ts) per workload, then times the workloads
+ * with tinybench: lookupEntry, find+insert+delete, protect split+merge, fixed over one entry,
+ * and find+insert+delete again on a fixture churned first by the two before it.
  * See measure() for the method (CPU-time clock, batched samples, best of several rounds).
- * After the workloads the fixture is audited (entries unchanged, map.check()). The report is a
+ * After the workloads every fixture is audited (entries unchanged, map.check()). The report is a
  * markdown text on stdout; progress goes to stderr.
  *
  * Options (argv after `--`, or environment):
@@ -218,7 +219,7 @@ function clockOverheadMs(): number {
 }
 
 /**
- * Times every workload on one fixture.
+ * Times every workload, workload i on fixtures[i].
  *
  * Clock: CPU time of the process (getrusage), not wall time. The machine this was written on
  * is shared (other builds and tests run on it, and the hypervisor steals CPU): wall time there
@@ -231,8 +232,8 @@ function clockOverheadMs(): number {
  * Workloads run in `rounds` rounds of `timeMs` each (tasks interleaved); the round with the
  * lowest mean is reported, since interference only ever slows a round down.
  */
-function measure(fx: Fixture, opts: Options, log: (s: string) => void): Row[] {
-  const workloads: Workload[] = WORKLOADS.map((mk) => mk(fx));
+function measure(fixtures: Fixture[], opts: Options, log: (s: string) => void): Row[] {
+  const workloads: Workload[] = WORKLOADS.map((mk, i) => mk(fixtures[i]));
   let sink = 0;
   const batches = workloads.map((w) => {
     const r = warmAndCalibrate(w, opts.timeMs / 2);
@@ -300,7 +301,7 @@ function measure(fx: Fixture, opts: Options, log: (s: string) => void): Row[] {
     const best = rounds.reduce((x, y) => (y.mean < x.mean ? y : x));
     const row: Row = {
       op: w.name,
-      entries: fx.count,
+      entries: fixtures[i].count,
       ...best,
       batch: batches[i],
       roundMeans: rounds.map((r) => r.mean),
@@ -570,11 +571,13 @@ async function main(): Promise<void> {
   for (const n of opts.only === "space" ? [] : opts.sizes) {
     collect();
     const tb = performance.now();
-    const fx = buildFixture(n);
+    const fixtures = [buildFixture(n)];
     builds.push({ entries: n, seconds: (performance.now() - tb) / 1000 });
     log(`${fmtCount(n)} entries (built in ${builds[builds.length - 1].seconds.toFixed(1)} s)`);
-    rows.push(...measure(fx, opts, log));
-    verifyFixture(fx);
+    // One fixture per workload (see WORKLOADS), all alike.
+    while (fixtures.length < WORKLOADS.length) fixtures.push(buildFixture(n));
+    rows.push(...measure(fixtures, opts, log));
+    for (const fx of fixtures) verifyFixture(fx);
   }
   const s1 = procStat();
   const dt = s0 !== null && s1 !== null ? s1.total - s0.total : 0;

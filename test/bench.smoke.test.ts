@@ -4,7 +4,7 @@
  * timings.
  */
 import { describe, expect, it } from "vitest";
-import { buildFixture, PAGE, verifyFixture, WORKLOADS } from "../bench/map.js";
+import { buildFixture, churnFixture, PAGE, verifyFixture, WORKLOADS } from "../bench/map.js";
 import {
   cowFault,
   forkEntries,
@@ -23,10 +23,11 @@ describe("bench workloads", () => {
   });
 
   it("run each workload once and leave the map as it was", () => {
-    const fx = buildFixture(200);
     const names: string[] = [];
     for (const mk of WORKLOADS) {
+      const fx = buildFixture(200);
       const w = mk(fx, 16);
+      verifyFixture(fx);
       names.push(w.name);
       expect(Number.isFinite(w.run(1))).toBe(true);
       verifyFixture(fx);
@@ -38,7 +39,20 @@ describe("bench workloads", () => {
       "find+insert+delete",
       "protect split+merge",
       "fixed over entry",
+      "find+insert+delete, churned",
     ]);
+  });
+
+  it("churn a fixture into scattered entries with objects, keeping its layout", () => {
+    const fx = buildFixture(200);
+    const before = [...fx.map.entries()];
+    churnFixture(fx);
+    verifyFixture(fx);
+    const after = [...fx.map.entries()];
+    const moved = after.filter((e, i) => e !== before[i]).length;
+    const backed = after.filter((e) => e.object !== null).length;
+    expect(moved).toBeGreaterThan(100);
+    expect(backed).toBeGreaterThan(100);
   });
 });
 
