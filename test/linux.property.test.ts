@@ -49,8 +49,9 @@
  * constant names is EINVAL. Where Linux changes state before failing, so does the model:
  * mprotect applies up to the first hole (ENOMEM) or VM_MAY* refusal (EACCES); madvise advises
  * vma by vma up to the first vma that refuses the advice (EINVAL), or the mapped parts and
- * then ENOMEM for a hole; mremap_to unmaps the destination and the shrunk tail before its vma
- * checks. TASK_SIZE is 2^47 - 4096.
+ * then ENOMEM for a hole. mremap follows 6.17 on: the old vma's checks before anything
+ * changes, then MREMAP_FIXED unmaps the destination and a shrink the old tail; MREMAP_FIXED
+ * without a size change moves the old range vma by vma, holes kept. TASK_SIZE is 2^47 - 4096.
  *
  * Linux's vma boundaries matter to mremap (EFAULT when the old range crosses vmas; growing in
  * place only at a vma's end) and depend on merge rules (anon_vma, VM_ACCOUNT) the model does
@@ -856,7 +857,10 @@ class Run {
         () => `${what}: VmError syscall ${e.syscall} errno ${e.errno} for ${e.code}`,
       );
       totals.failedCalls++;
-      this.check(e.code === want, () => `${what}: failed with ${e.code}, model: ${want ?? "ok"}`);
+      this.check(
+        e.code === want,
+        () => `${what}: failed with ${e.code} (${e.message}), model: ${want ?? "ok"}`,
+      );
       return undefined;
     }
     const r = typeof v === "number" ? v : undefined;
@@ -1588,7 +1592,12 @@ class Run {
     plan.before?.();
     if (r !== undefined) {
       const np = Math.ceil(newLen / PS);
-      if (plan.move !== undefined) {
+      if (plan.multi !== undefined) {
+        const m = plan.multi;
+        this.check(r === m.dst, () => `${what} = ${hex(r)}: model ${hex(m.dst)}`);
+        this.moveEach(mp, addr / PS, m.pages, m.dst / PS, m.keep);
+        totals.moves++;
+      } else if (plan.move !== undefined) {
         const m = plan.move;
         // Placed as an mmap without MAP_FIXED while the old range is still mapped.
         if (m.dst === undefined) this.checkPlaced(mp, what, r, np);
@@ -1620,47 +1629,53 @@ class Run {
     before?: () => void;
     inPlace?: () => void;
     move?: { pages: number; dst?: number; keep: boolean };
+    multi?: { pages: number; dst: number; keep: boolean };
   } | null {
     const FIXED = MREMAP_FIXED;
     const DONTUNMAP = MREMAP_DONTUNMAP;
-    if ((flags & ~(MREMAP_MAYMOVE | FIXED | DONTUNMAP)) !== 0) return { want: "EINVAL" };
-    if ((flags & FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return { want: "EINVAL" };
-    if ((flags & DONTUNMAP) !== 0 && ((flags & MREMAP_MAYMOVE) === 0 || oldLength !== newLength))
-      return { want: "EINVAL" };
-    if (addr % PS !== 0) return { want: "EINVAL" };
+    // check_mremap_params, on the page-aligned lengths (6.16 on).
     const oldLen = Math.ceil(oldLength / PS) * PS;
     const newLen = Math.ceil(newLength / PS) * PS;
-    if (newLen === 0) return { want: "EINVAL" };
+    if ((flags & ~(MREMAP_MAYMOVE | FIXED | DONTUNMAP)) !== 0) return { want: "EINVAL" };
+    if (addr % PS !== 0) return { want: "EINVAL" };
+    if (newLen === 0 || newLen > TASK) return { want: "EINVAL" };
+    const to = (flags & (FIXED | DONTUNMAP)) !== 0;
+    if (to) {
+      if (newAddr > TASK - newLen || newAddr % PS !== 0) return { want: "EINVAL" };
+      if ((flags & MREMAP_MAYMOVE) === 0) return { want: "EINVAL" };
+      if ((flags & DONTUNMAP) !== 0 && oldLen !== newLen) return { want: "EINVAL" };
+      if (addr + oldLen > newAddr && newAddr + newLen > addr) return { want: "EINVAL" };
+    }
     const pn = addr / PS;
     const pg = mp.pages.get(pn);
-    if (pg === undefined) return { want: "EFAULT" };
     const op = oldLen / PS;
     const np = newLen / PS;
-    if ((flags & (FIXED | DONTUNMAP)) !== 0) {
-      // mremap_to
-      if (newAddr % PS !== 0 || newLen > TASK || newAddr > TASK - newLen) return { want: "EINVAL" };
-      if (addr + oldLen > newAddr && newAddr + newLen > addr) return { want: "EINVAL" };
-      const len1 = Math.min(op, np);
-      // The library checks the old range as it was, before unmapping anything.
-      const early = TOLERATE.has("mremap-to-order");
-      let want: string | null = null;
-      // vma_to_resize looks the old address up after the destination went: with old_size 0
-      // (no overlap by the kernel's test) the destination may have been the old vma itself.
-      if ((flags & FIXED) !== 0 && !early && addr >= newAddr && addr < newAddr + newLen)
-        want = "EFAULT";
-      else if (len1 === 0 && !pg.shared) want = "EINVAL";
-      else {
-        const inside = this.insideVma(mp, pn, early ? op : len1);
-        if (inside === "?") return null;
-        if (inside === "no") want = "EFAULT";
-      }
+    // remap_move (6.17 on): every vma of the old range moves; a hole at its start is EFAULT.
+    if ((flags & FIXED) !== 0 && op === np) {
+      if (pg === undefined) return { want: "EFAULT" };
+      return { want: null, multi: { pages: op, dst: newAddr, keep: (flags & DONTUNMAP) !== 0 } };
+    }
+    if (pg === undefined) return { want: "EFAULT" };
+    // check_prep_vma, before anything changes (6.16 on).
+    const len1 = Math.min(op, np);
+    if (to || np > op) {
+      if (op === 0 && !pg.shared) return { want: "EINVAL" };
+      const inside = this.insideVma(mp, pn, len1);
+      if (inside === "?") return null;
+      if (inside === "no") return { want: "EFAULT" };
+    }
+    if (to) {
+      // mremap_to: the destination goes, then the old tail.
       const before = () => {
         if ((flags & FIXED) !== 0) this.removeRange(mp, newAddr / PS, newAddr / PS + np);
         if (op > np) this.removeRange(mp, pn + np, pn + op);
       };
-      if (want !== null) return early ? { want } : { want, before };
+      // With old_size 0 (no overlap by the kernel's test) the destination may have been the
+      // old vma itself: 6.18 then fails the move with ENOMEM.
+      if ((flags & FIXED) !== 0 && addr >= newAddr && addr < newAddr + newLen)
+        return { want: "ENOMEM", before };
       return {
-        want,
+        want: null,
         before,
         move: {
           pages: len1,
@@ -1673,10 +1688,6 @@ class Run {
       if (op === np) return { want: null };
       return { want: null, before: () => this.removeRange(mp, pn + np, pn + op) };
     }
-    if (op === 0 && !pg.shared) return { want: "EINVAL" };
-    const inside = this.insideVma(mp, pn, op);
-    if (inside === "?") return null;
-    if (inside === "no") return { want: "EFAULT" };
     const ce = this.certainVma(mp, pn)[1];
     const pe = this.possibleVma(mp, pn)[1];
     if (pn + op === ce && ce === pe) {
@@ -1720,6 +1731,28 @@ class Run {
     } else this.removeRange(mp, src, src + len);
     for (let i = 0; i < len; i++) mp.pages.set(dst + i, { ...moved[i], vma, moved: true });
     if (newPages > len) this.extend(mp, { ...moved[len - 1], vma }, dst + len, newPages - len);
+  }
+
+  /**
+   * remap_move: each run of the `n` pages at src that one model vma holds moves on its own to
+   * dst + its distance from src (its destination unmapped first); the destination's pages over
+   * the holes stay. A run of several model vma ids may be one Linux vma or several: moved
+   * either way, one id per run keeps "one id, certainly one vma" true.
+   */
+  moveEach(mp: MProc, src: number, n: number, dst: number, keep: boolean): void {
+    let i = 0;
+    while (i < n) {
+      const pg = mp.pages.get(src + i);
+      if (pg === undefined) {
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < n && mp.pages.get(src + j)?.vma === pg.vma) j++;
+      this.removeRange(mp, dst + i, dst + j);
+      this.move(mp, src + i, j - i, j - i, dst + i, keep);
+      i = j;
+    }
   }
 
   /** The vma whose last page is `last` grows by n pages at pn (zeros, or its object's pages). */

@@ -78,13 +78,15 @@
  *    - a MemoryFault in a stack's gap (FreeBSD) or in the hole under a grows-down mapping
  *      (Linux): both kernels grow the stack before they check the access;
  *    - Linux mremap with MREMAP_FIXED or MREMAP_DONTUNMAP (mremap_to) that passes the checks
- *      before its unmaps (written here from mm/mremap.c: Run.mremapToUnmaps) and then fails:
- *      MREMAP_FIXED's destination and a shrink's old tail are unmapped first, as in Linux up
- *      to 6.15. Not exempted but checked exactly: the state after must equal the state that
- *      munmap of those ranges alone makes of the state before, rebuilt by replaying the run's
- *      calls so far on a fresh system (object ids renumbered, PTE referenced/modified bits
- *      dropped: the replay makes the same accesses but not the same A/M history). Every
- *      other failing mremap (a plain shrink never fails after its unmap) must change nothing;
+ *      before its unmaps (written here from mm/mremap.c as of 6.17: Run.mremapFailure) and
+ *      then fails: MREMAP_FIXED's destination and a shrink's old tail are unmapped first. Not
+ *      exempted but checked exactly: the state after must equal the state that munmap of
+ *      those ranges alone makes of the state before, rebuilt by replaying the run's calls so
+ *      far on a fresh system (object ids renumbered, PTE referenced/modified bits dropped: the
+ *      replay makes the same accesses but not the same A/M history). MREMAP_FIXED without a
+ *      size change over an old range of several entries moves vma by vma (remap_move), so a
+ *      failure may leave the vmas before the failing one moved: exempted. Every other failing
+ *      mremap (a plain shrink never fails after its unmap) must change nothing;
  *    - a SIGBUS (a file page past the end of the file): the lookup has already resolved
  *      copy-on-write for a write (vm_map_lookup shadows a NEEDS_COPY entry, making an object
  *      and clearing needsCopy) when the pager finds no page; the entries as listed for mlock
@@ -160,7 +162,7 @@ const OTHER_KERNELS_CALL: Record<Pers, string> = { freebsd: "mremap", linux: "mi
 /**
  * Failures after which the kernel itself has changed state (prologue, property 3; each is a
  * case of docs/syscalls.md "Rules common to every call"). Linux mremap_to is not here: its
- * unmaps are checked exactly (Run.mremapToUnmaps).
+ * unmaps are checked exactly (Run.mremapFailure).
  */
 function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmError): boolean {
   const code = e.code;
@@ -1030,7 +1032,11 @@ class Run {
       return;
     }
     const after = this.snapshot();
-    const unmaps = def.name === "mremap" ? this.mremapToUnmaps(p, args, before) : null;
+    const unmaps = def.name === "mremap" ? this.mremapFailure(p, args, before, e) : null;
+    if (unmaps === "moved") {
+      totals.skippedEqual++;
+      return;
+    }
     if (unmaps !== null) {
       // Linux mremap_to unmapped these before failing: the state must be exactly what those
       // munmap calls alone make of the state before.
@@ -1132,38 +1138,69 @@ class Run {
   }
 
   /**
-   * What Linux mremap_to (mm/mremap.c) unmaps before vma_to_resize, for a call with `args`:
-   * MREMAP_FIXED's destination [new_address, + new_len), and the old tail past new_len when
-   * shrinking. Null when the call fails before (the checks of sys_mremap and mremap_to up to
-   * the unmaps, written here from the kernel, not from the library) or takes another path, or
-   * when the ranges hold no mapping (then the failure must change nothing).
+   * What a failing Linux mremap (mm/mremap.c as of 6.17; this machine's 6.18) has unmapped
+   * before it failed, for a call with `args` that failed with `e`: MREMAP_FIXED's destination
+   * [new_address, + new_len), then the old tail past new_len when shrinking. Null when it
+   * fails before changing anything: check_mremap_params, the vma lookup and check_prep_vma
+   * (every EFAULT and EAGAIN of mremap comes from there; its ENOMEM is RLIMIT_AS / RLIMIT_DATA
+   * of a growth), written here from the kernel, not from the library; null too when the
+   * ranges hold no mapping. "moved" for MREMAP_FIXED without a size change over an old range
+   * that more than one entry holds: remap_move moves vma by vma, and the vmas before the one
+   * that failed have moved (only the audit judges that state).
    */
-  mremapToUnmaps(p: Process, args: unknown[], before: Snap): [number, number][] | null {
+  mremapFailure(
+    p: Process,
+    args: unknown[],
+    before: Snap,
+    e: VmError,
+  ): [number, number][] | null | "moved" {
     if (this.pers !== "linux" || !p.alive) return null;
     const [oldAddr, oldLength, newLength, flags, newAddr] = args;
     if (!isAddr(oldAddr) || !isAddr(oldLength) || !isAddr(newLength) || !isAddr(newAddr))
       return null;
     const { MREMAP_MAYMOVE: MAYMOVE, MREMAP_FIXED: FIXED, MREMAP_DONTUNMAP: DONTUNMAP } = linux;
     if (typeof flags !== "number" || !Number.isInteger(flags) || flags < 0) return null;
-    if ((flags & ~(MAYMOVE | FIXED | DONTUNMAP)) !== 0 || flags > 7) return null;
-    if ((flags & (FIXED | DONTUNMAP)) === 0) return null;
-    if ((flags & FIXED) !== 0 && (flags & MAYMOVE) === 0) return null;
-    if ((flags & DONTUNMAP) !== 0 && ((flags & MAYMOVE) === 0 || oldLength !== newLength))
-      return null;
-    if (oldAddr % PS !== 0) return null;
+    // check_mremap_params, on the page-aligned lengths
     const oldLen = Math.ceil(oldLength / PS) * PS;
     const newLen = Math.ceil(newLength / PS) * PS;
-    if (newLen === 0) return null;
-    const maps = before.procs.find((x) => x.pid === p.pid)!.maps as MapInfo[];
-    if (!maps.some((m) => m.start <= oldAddr && oldAddr < m.end)) return null; // vma_lookup
-    if (newAddr % PS !== 0 || newLen > LINUX_TASK_SIZE || newAddr > LINUX_TASK_SIZE - newLen)
-      return null;
+    if ((flags & ~(MAYMOVE | FIXED | DONTUNMAP)) !== 0 || flags > 7) return null;
+    if (oldAddr % PS !== 0 || newLen === 0 || newLen > LINUX_TASK_SIZE) return null;
+    if ((flags & (FIXED | DONTUNMAP)) === 0) return null; // mremap_at: a shrink's unmap fails first
+    if (newAddr > LINUX_TASK_SIZE - newLen || newAddr % PS !== 0) return null;
+    if ((flags & MAYMOVE) === 0) return null;
+    if ((flags & DONTUNMAP) !== 0 && oldLen !== newLen) return null;
     if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) return null;
+    const snap = before.procs.find((x) => x.pid === p.pid)!;
+    const maps = snap.maps as MapInfo[];
+    if (maps.length + 2 >= (p as LinuxProcess).maxMapCount - 3) return null;
+    const first = maps.find((m) => m.start <= oldAddr && oldAddr < m.end);
+    if (first === undefined) return null; // vma_lookup, or remap_move's hole at the start
+    const hits = (ranges: [number, number][]) =>
+      ranges.some(([a, l]) => maps.some((m) => m.start < a + l && a < m.end));
+    if ((flags & FIXED) !== 0 && oldLen === newLen) {
+      // remap_move
+      if (oldAddr + oldLen > first.end) return "moved";
+      if ((flags & DONTUNMAP) !== 0 && first.kind === "device") return null;
+      const out: [number, number][] = [[newAddr, newLen]];
+      return hits(out) ? out : null;
+    }
+    // check_prep_vma
+    if (e.code === "EFAULT" || e.code === "EAGAIN") return null;
+    if (oldLen === 0 && !first.shared) return null;
+    if ((flags & DONTUNMAP) !== 0 && first.kind === "device") return null;
+    if (newLen > oldLen && e.code === "ENOMEM") {
+      const limit = (r: number) => (snap.limits[this.rlimits.indexOf(r)] as { soft: number }).soft;
+      const size = maps.reduce((n, m) => n + (m.end - m.start), 0);
+      if (size + newLen - oldLen > limit(linux.RLIMIT_AS)) return null;
+      const data = (m: MapInfo) =>
+        (m.prot & linux.PROT_WRITE) !== 0 && !m.shared && m.kind !== "stack";
+      const dataSize = maps.filter(data).reduce((n, m) => n + (m.end - m.start), 0);
+      if (data(first) && dataSize + newLen - oldLen > limit(linux.RLIMIT_DATA)) return null;
+    }
     const out: [number, number][] = [];
     if ((flags & FIXED) !== 0) out.push([newAddr, newLen]);
     if (oldLen > newLen) out.push([oldAddr + newLen, oldLen - newLen]);
-    const hit = out.some(([a, l]) => maps.some((m) => m.start < a + l && a < m.end));
-    return hit ? out : null;
+    return hits(out) ? out : null;
   }
 
   /**

@@ -1841,28 +1841,83 @@ describe("mremap", () => {
     q.mmap(A, P, LRW, LANON | L.MAP_FIXED);
     expect(q.mremap(A, P, P, M | L.MREMAP_FIXED, 0x1000)).toBe(0x1000);
   });
-  row("mremap-linux-fixed-efault-after-unmap", () => {
+  row("mremap-linux-fixed-moves-each-vma", () => {
+    // Linux 6.17 on (checked on 6.18): MREMAP_FIXED without a size change moves every vma of
+    // the old range, the holes between them kept; the destination's pages over a hole stay.
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.mmap(A + 3 * P, P, LRW, LANON | L.MAP_FIXED);
+    p.write8(A, 0xa1);
+    p.write8(A + 3 * P, 0xb1);
+    p.mmap(A + 16 * P, 5 * P, L.PROT_EXEC, LANON | L.MAP_FIXED);
+    expect(p.mremap(A, 4 * P, 4 * P, M | L.MREMAP_FIXED, A + 16 * P)).toBe(A + 16 * P);
+    for (let i = 0; i < 4; i++) expect(at(p, A + i * P)).toBeUndefined();
+    expect(at(p, A + 16 * P)?.prot).toBe(LRW);
+    expect(at(p, A + 17 * P)?.prot).toBe(L.PROT_READ);
+    expect(at(p, A + 18 * P)?.prot).toBe(L.PROT_EXEC); // over the hole: kept
+    expect(at(p, A + 19 * P)?.prot).toBe(LRW);
+    expect(at(p, A + 20 * P)?.prot).toBe(L.PROT_EXEC);
+    expect(p.read8(A + 16 * P)).toBe(0xa1);
+    expect(p.read8(A + 19 * P)).toBe(0xb1);
+    // A hole at the old address is EFAULT, and nothing changes.
+    p.mmap(A + 33 * P, P, LRW, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mremap", "EFAULT", () => p.mremap(A + 32 * P, 2 * P, 2 * P, M | L.MREMAP_FIXED, A));
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mremap-linux-fixed-dontunmap-stops-at-failing-vma", () => {
+    // remap_move moves vma by vma: the second vma's may_expand_vm (RLIMIT_AS) fails after the
+    // first moved (checked on 6.18).
+    const p = linuxProc();
+    p.mmap(A, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + 3 * P, 2 * P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.write8(A, 0xa1);
+    p.setrlimit(L.RLIMIT_AS, { soft: 7 * P, hard: 7 * P });
+    const flags = M | L.MREMAP_FIXED | L.MREMAP_DONTUNMAP;
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, 5 * P, 5 * P, flags, A + 16 * P));
+    expect(p.read8(A + 16 * P)).toBe(0xa1);
+    expect(p.read8(A)).toBe(0); // DONTUNMAP: left mapped, empty
+    expect(at(p, A + 19 * P)).toBeUndefined();
+    expect(at(p, A + 3 * P)?.prot).toBe(L.PROT_READ);
+  });
+  row("mremap-linux-fixed-grow-efault-destination-kept", () => {
+    // Linux 6.16 on: the old range's checks come before the destination is unmapped.
     const p = linuxProc();
     p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
     p.mmap(A + P, P, L.PROT_READ, LANON | L.MAP_FIXED);
     p.mmap(A + 16 * P, 4 * P, LRW, LANON | L.MAP_FIXED);
-    fails(p, "mremap", "EFAULT", () => p.mremap(A, 2 * P, 2 * P, M | L.MREMAP_FIXED, A + 16 * P));
-    // The destination was unmapped before vma_to_resize refused the old range.
-    expect(at(p, A + 16 * P)).toBeUndefined();
-    expect(at(p, A + 17 * P)).toBeUndefined();
-    expect(at(p, A + 18 * P)?.prot).toBe(LRW);
-    expect(at(p, A)?.prot).toBe(LRW);
+    const before = snapshot(p);
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, 2 * P, 3 * P, M | L.MREMAP_FIXED, A + 16 * P));
+    expect(snapshot(p)).toBe(before);
   });
   row("mremap-linux-fixed-old-len-zero-onto-itself", () => {
     // Found by a fresh-seed Linux property run (seed 1895657405, path 1): with old_size 0 the
-    // kernel's overlap test sees no overlap, so the destination, the old vma's own first page,
-    // is unmapped, and vma_to_resize then finds no vma at the old address: EFAULT (before the
-    // "duplicate a private mapping" EINVAL).
+    // kernel's overlap test sees no overlap. A private mapping is EINVAL first; a shared one
+    // loses the destination, its own first page, and the move then fails (ENOMEM on 6.18).
     const p = linuxProc();
     p.mmap(A, 2 * P, LRW, LANON | L.MAP_FIXED);
-    fails(p, "mremap", "EFAULT", () => p.mremap(A, 0, P, M | L.MREMAP_FIXED, A));
+    const before = snapshot(p);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, 0, P, M | L.MREMAP_FIXED, A));
+    expect(snapshot(p)).toBe(before);
+    p.mmap(A, 2 * P, LRW, L.MAP_SHARED | L.MAP_ANONYMOUS | L.MAP_FIXED);
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, 0, P, M | L.MREMAP_FIXED, A));
     expect(at(p, A)).toBeUndefined();
     expect(at(p, A + P)?.prot).toBe(LRW);
+  });
+  row("mremap-linux-dontunmap-aligned-lengths", () => {
+    // check_mremap_params compares the page-aligned lengths (6.16 on).
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    expect(p.mremap(A, P, P - 1, M | L.MREMAP_DONTUNMAP)).not.toBe(A);
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P + 1, M | L.MREMAP_DONTUNMAP));
+  });
+  row("mremap-linux-einval-before-efault", () => {
+    // The arguments are checked before the old address is looked up (6.16 on).
+    const p = linuxProc();
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, P, M | L.MREMAP_FIXED, A + 16 * P + 1));
+    fails(p, "mremap", "EINVAL", () => p.mremap(A, P, 2 ** 47, M));
+    fails(p, "mremap", "EFAULT", () => p.mremap(A, P, 2 * P, M));
   });
   row("mremap-linux-einval-old-range-beyond-task-size", () => {
     const p = linuxProc();

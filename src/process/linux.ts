@@ -1034,12 +1034,16 @@ export class LinuxProcess extends Process {
   // ------------------------------------------------------------------ mremap
 
   /**
-   * mremap(2): shrink in place, grow in place when the space after the vma is free, else move
-   * (MREMAP_MAYMOVE: placed as an mmap without hint while the old mapping still exists;
-   * MREMAP_FIXED: at `newAddr`, replacing what is there; MREMAP_DONTUNMAP: the old range stays
-   * mapped and empty). The pages move with the mapping. Errors in Linux's order: EINVAL (flags,
-   * alignment, zero length), EFAULT (no vma at oldAddr or the range crosses vmas), ENOMEM (no
-   * room), EAGAIN (locked memory).
+   * mremap(2), as Linux 6.17 and later do it (mm/mremap.c; checked on 6.18): shrink in place,
+   * grow in place when the space after the vma is free, else move (MREMAP_MAYMOVE: placed as
+   * an mmap without hint while the old mapping still exists; MREMAP_FIXED: at `newAddr`,
+   * replacing what is there; MREMAP_DONTUNMAP: the old range stays mapped and empty). The pages
+   * move with the mapping. Order: the arguments (EINVAL, check_mremap_params), then the vma
+   * at oldAddr (EFAULT) and its checks (check_prep_vma: EINVAL, EFAULT when the range crosses
+   * vmas, EAGAIN, ENOMEM), all before anything changes; then MREMAP_FIXED unmaps the
+   * destination and a shrink the old tail, and what fails after that (ENOMEM, EPERM, EINVAL for
+   * a tail past TASK_SIZE) leaves them unmapped. MREMAP_FIXED without a size change moves every
+   * vma of the old range, holes kept (remap_move), and stops at the first that fails.
    */
   override mremap(
     oldAddr: number,
@@ -1059,65 +1063,44 @@ export class LinuxProcess extends Process {
     const MAYMOVE = L.MREMAP_MAYMOVE;
     const FIXED = L.MREMAP_FIXED;
     const DONTUNMAP = L.MREMAP_DONTUNMAP;
-    if (flags < 0 || (flags & ~(MAYMOVE | FIXED | DONTUNMAP)) !== 0)
-      throw this._err(sc, "EINVAL", "unknown flags");
-    if ((flags & FIXED) !== 0 && (flags & MAYMOVE) === 0)
-      throw this._err(sc, "EINVAL", "MREMAP_FIXED without MREMAP_MAYMOVE");
-    if ((flags & DONTUNMAP) !== 0 && ((flags & MAYMOVE) === 0 || oldLength !== newLength))
-      throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP needs MAYMOVE and an unchanged size");
-    if (oldAddr % ps !== 0) throw this._err(sc, "EINVAL", "old_address not page aligned");
+    const task = this.#taskSize;
+    // check_mremap_params, on the page-aligned lengths.
     const oldLen = Math.ceil(oldLength / ps) * ps;
     const newLen = Math.ceil(newLength / ps) * ps;
+    if (flags < 0 || (flags & ~(MAYMOVE | FIXED | DONTUNMAP)) !== 0)
+      throw this._err(sc, "EINVAL", "unknown flags");
+    if (oldAddr % ps !== 0) throw this._err(sc, "EINVAL", "old_address not page aligned");
     if (newLen === 0) throw this._err(sc, "EINVAL", "new_size is 0");
-    const task = this.#taskSize;
+    if (newLen > task) throw this._err(sc, "EINVAL", "new_size beyond TASK_SIZE");
+    const to = (flags & (FIXED | DONTUNMAP)) !== 0;
+    if (to) {
+      // new_address is checked with or without MREMAP_FIXED (without it, it is the hint).
+      if (newAddr > task - newLen) throw this._err(sc, "EINVAL", "new range beyond TASK_SIZE");
+      if (newAddr % ps !== 0) throw this._err(sc, "EINVAL", "new_address not page aligned");
+      if ((flags & MAYMOVE) === 0)
+        throw this._err(sc, "EINVAL", "MREMAP_FIXED or MREMAP_DONTUNMAP without MREMAP_MAYMOVE");
+      if ((flags & DONTUNMAP) !== 0 && oldLen !== newLen)
+        throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP with a size change");
+      if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen)
+        throw this._err(sc, "EINVAL", "old and new ranges overlap");
+      // move_vma needs four map entries to spare; asked here, before anything changes.
+      if (this.map.nentries + 2 >= this.maxMapCount - 3)
+        throw this._err(sc, "ENOMEM", "max_map_count");
+    }
+    if ((flags & FIXED) !== 0 && oldLen === newLen)
+      return this.#remapMove(sc, oldAddr, oldLen, newAddr, (flags & DONTUNMAP) !== 0);
     const vma = this.#vma(oldAddr);
     if (vma === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
-    if ((flags & (FIXED | DONTUNMAP)) !== 0) {
-      // mremap_to: new_address is checked with or without MREMAP_FIXED (without it, it is the
-      // placement hint); the destination and the shrunk tail are unmapped before the old
-      // range's vma checks, so a refusal after that point leaves them unmapped, as in Linux.
-      let dst = newAddr;
-      if (dst % ps !== 0) throw this._err(sc, "EINVAL", "new_address not page aligned");
-      if (newLen > task || dst > task - newLen)
-        throw this._err(sc, "EINVAL", "new range beyond the address space");
-      if (dst < oldAddr + oldLen && oldAddr < dst + newLen)
-        throw this._err(sc, "EINVAL", "old and new ranges overlap");
-      // do_munmap, as munmap(2) does it: max_map_count, and dirty pages of shared file
-      // mappings written back to their object first.
-      if ((flags & FIXED) !== 0 && this.#overlaps(dst, dst + newLen))
-        this.#unmap(sc, dst, dst + newLen);
-      let len = oldLen;
-      if (oldLen > newLen) {
-        // do_munmap of the tail: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after
-        // the destination went.
-        if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
-        this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
-        len = newLen;
-      }
-      const v = this.#vma(oldAddr);
-      if (v === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
-      this.#resizeCheck(sc, v, oldAddr, len, newLen, flags);
-      if ((flags & DONTUNMAP) !== 0) {
-        // The old range stays mapped: may_expand_vm for its pages.
-        if (this.map.size + len > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
-        const e = v.first;
-        if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
-          this.#dataLimit(sc, len);
-      }
-      if ((flags & FIXED) === 0) dst = this.#placeMove(sc, v, oldAddr, newLen, dst);
-      else if (dst < LINUX_MMAP_MIN_ADDR && !this.privileged)
-        throw this._err(sc, "EPERM", "below vm.mmap_min_addr"); // get_unmapped_area
-      return this.#move(sc, oldAddr, len, newLen, dst, (flags & DONTUNMAP) !== 0);
-    }
-    if (oldLen >= newLen) {
-      if (oldLen === 0) throw this._err(sc, "EINVAL", "old_size 0");
-      if (oldLen > newLen) {
-        if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
-        this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
-      }
+    this.#prepCheck(sc, vma, oldAddr, oldLen, newLen, flags);
+    if (to) return this.#mremapTo(sc, oldAddr, oldLen, newLen, flags, newAddr);
+    // mremap_at
+    if (oldLen === newLen) return oldAddr;
+    if (oldLen > newLen) {
+      // do_vmi_munmap of the tail, which may run over further vmas and holes.
+      if (oldAddr + oldLen > task) throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
+      this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
       return oldAddr;
     }
-    this.#resizeCheck(sc, vma, oldAddr, oldLen, newLen, flags);
     const delta = newLen - oldLen;
     if (oldLen === vma.end - oldAddr && oldLen !== 0) {
       const end = vma.end + delta;
@@ -1132,31 +1115,118 @@ export class LinuxProcess extends Process {
   }
 
   /**
-   * vma_to_resize's checks. A device mapping is a VM_PFNMAP | VM_DONTEXPAND vma (what
-   * remap_pfn_range makes): it may move, but MREMAP_DONTUNMAP is EINVAL and growing EFAULT.
+   * check_prep_vma: the checks of the vma holding the old range, made before anything changes.
+   * A shrink or no-op without a new address needs none; a shrink checks the part it keeps. A
+   * device mapping is a VM_PFNMAP | VM_DONTEXPAND vma (what remap_pfn_range makes): it may
+   * move, but MREMAP_DONTUNMAP is EINVAL and growing EFAULT.
    */
-  #resizeCheck(
+  #prepCheck(sc: string, vma: Vma, addr: number, oldLen: number, newLen: number, flags: number) {
+    const to = (flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)) !== 0;
+    if (!to && newLen <= oldLen) return;
+    const e = vma.first;
+    if (oldLen === 0 && !this.#isShared(e))
+      throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
+    const device = e.object !== null && e.object.type === "device";
+    if ((flags & L.MREMAP_DONTUNMAP) !== 0 && device)
+      throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
+    // A shrink may unmap past the vma; the part it keeps must lie in it.
+    if (Math.min(oldLen, newLen) > vma.end - addr)
+      throw this._err(sc, "EFAULT", "range crosses mappings");
+    if (newLen <= oldLen) return;
+    if (device) throw this._err(sc, "EFAULT", "a device mapping cannot grow (VM_DONTEXPAND)");
+    const delta = newLen - oldLen;
+    if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) this.#mlockFutureOk(sc, delta);
+    // may_expand_vm: RLIMIT_AS, and RLIMIT_DATA for a private writable mapping.
+    if (this.map.size + delta > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+    if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
+      this.#dataLimit(sc, delta);
+  }
+
+  /**
+   * mremap_to, once the checks passed: MREMAP_FIXED unmaps the destination, a shrink the old
+   * tail; then MREMAP_DONTUNMAP's may_expand_vm, the destination (MREMAP_FIXED's, or placed
+   * from the hint) and move_vma.
+   */
+  #mremapTo(
     sc: string,
-    vma: Vma,
-    addr: number,
+    oldAddr: number,
     oldLen: number,
     newLen: number,
     flags: number,
-  ): void {
-    if (oldLen === 0 && !this.#isShared(vma.first))
-      throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
-    const device = vma.first.object !== null && vma.first.object.type === "device";
-    if ((flags & L.MREMAP_DONTUNMAP) !== 0 && device)
-      throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
-    if (oldLen > vma.end - addr) throw this._err(sc, "EFAULT", "range crosses mappings");
-    if (newLen === oldLen) return;
-    if (newLen > oldLen && device)
-      throw this._err(sc, "EFAULT", "a device mapping cannot grow (VM_DONTEXPAND)");
-    const delta = newLen - oldLen;
-    if (newLen > oldLen && (vma.first.eflags & MAP_ENTRY_USER_WIRED) !== 0)
-      this.#mlockFutureOk(sc, delta);
-    if (newLen > oldLen && this.map.size + delta > this._limits.vmem)
-      throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+    newAddr: number,
+  ): number {
+    const fixed = (flags & L.MREMAP_FIXED) !== 0;
+    const keep = (flags & L.MREMAP_DONTUNMAP) !== 0;
+    // do_munmap, as munmap(2) does it: max_map_count, and dirty pages of shared file mappings
+    // written back to their object first.
+    if (fixed && this.#overlaps(newAddr, newAddr + newLen))
+      this.#unmap(sc, newAddr, newAddr + newLen);
+    // With old_size 0 (no overlap by the kernel's test) the destination may have been the old
+    // vma itself: 6.18 then fails to copy the vma it just unmapped (ENOMEM).
+    if (this.#vma(oldAddr) === null)
+      throw this._err(sc, "ENOMEM", "the old mapping went with the destination");
+    let len = oldLen;
+    if (oldLen > newLen) {
+      // shrink_vma: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after the
+      // destination went.
+      if (oldAddr + oldLen > this.#taskSize)
+        throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
+      this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
+      len = newLen;
+    }
+    const v = this.#vma(oldAddr)!;
+    if (keep) this.#keepCheck(sc, v.first, len);
+    let dst = newAddr;
+    if (!fixed) dst = this.#placeMove(sc, v, oldAddr, newLen, newAddr);
+    else if (dst < LINUX_MMAP_MIN_ADDR && !this.privileged)
+      throw this._err(sc, "EPERM", "below vm.mmap_min_addr"); // get_unmapped_area
+    return this.#move(sc, oldAddr, len, newLen, dst, keep);
+  }
+
+  /** MREMAP_DONTUNMAP's may_expand_vm: the old range stays mapped, so `len` bytes more. */
+  #keepCheck(sc: string, e: VmMapEntry, len: number): void {
+    if (this.map.size + len > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
+    if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
+      this.#dataLimit(sc, len);
+  }
+
+  /**
+   * remap_move: MREMAP_FIXED without a size change moves each vma of [start, start + len) on
+   * its own, the holes between them kept (the destination's pages over a hole stay as they
+   * are), the first vma to `dst`. A hole at start is EFAULT; a vma that fails (MREMAP_DONTUNMAP
+   * of a device mapping, may_expand_vm, an unmap or move that fails) ends the call with its
+   * error, the vmas before it moved. Returns dst.
+   */
+  #remapMove(sc: string, start: number, len: number, dst: number, keep: boolean): number {
+    const end = start + len;
+    let cursor = start;
+    let target = dst;
+    let lastEnd = 0;
+    let seen = false;
+    while (cursor < end) {
+      const e = this.#firstIn(cursor, end);
+      if (e === null) break;
+      const v = this.#vma(e.start)!;
+      if (!seen && start < v.start) throw this._err(sc, "EFAULT", "no mapping at old_address");
+      const from = Math.max(v.start, cursor);
+      const to = Math.min(end, v.end);
+      const at = target + (seen ? from - lastEnd : 0);
+      lastEnd = v.end;
+      // check_prep_vma of an unchanged size
+      if (keep && v.first.object !== null && v.first.object.type === "device")
+        throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
+      // mremap_to
+      if (this.#overlaps(at, at + (to - from))) this.#unmap(sc, at, at + (to - from));
+      if (keep) this.#keepCheck(sc, v.first, to - from);
+      if (at < LINUX_MMAP_MIN_ADDR && !this.privileged)
+        throw this._err(sc, "EPERM", "below vm.mmap_min_addr");
+      this.#move(sc, from, to - from, to - from, at, keep);
+      seen = true;
+      target = at + (to - from);
+      cursor = to;
+    }
+    if (!seen) throw this._err(sc, "EFAULT", "no mapping at old_address");
+    return dst;
   }
 
   /**
@@ -1185,6 +1255,8 @@ export class LinuxProcess extends Process {
    * the same memory, from src's offset on, and nothing is unmapped.
    */
   #move(sc: string, src: number, len: number, newLen: number, dst: number, keep: boolean): number {
+    // prep_move_vma: unmapping the source may split a vma in three.
+    if (this.map.nentries >= this.maxMapCount - 3) throw this._err(sc, "ENOMEM", "max_map_count");
     const parts: {
       from: number;
       to: number;
