@@ -1136,10 +1136,7 @@ export class LinuxProcess extends Process {
     if (device) throw this._err(sc, "EFAULT", "a device mapping cannot grow (VM_DONTEXPAND)");
     const delta = newLen - oldLen;
     if ((e.eflags & MAP_ENTRY_USER_WIRED) !== 0) this.#mlockFutureOk(sc, delta);
-    // may_expand_vm: RLIMIT_AS, and RLIMIT_DATA for a private writable mapping.
-    if (this.map.size + delta > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
-    if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
-      this.#dataLimit(sc, delta);
+    this.#mayExpand(sc, e, delta);
   }
 
   /**
@@ -1175,7 +1172,7 @@ export class LinuxProcess extends Process {
       len = newLen;
     }
     const v = this.#vma(oldAddr)!;
-    if (keep) this.#keepCheck(sc, v.first, len);
+    if (keep) this.#mayExpand(sc, v.first, len);
     let dst = newAddr;
     if (!fixed) dst = this.#placeMove(sc, v, oldAddr, newLen, newAddr);
     else if (dst < LINUX_MMAP_MIN_ADDR && !this.privileged)
@@ -1183,8 +1180,12 @@ export class LinuxProcess extends Process {
     return this.#move(sc, oldAddr, len, newLen, dst, keep);
   }
 
-  /** MREMAP_DONTUNMAP's may_expand_vm: the old range stays mapped, so `len` bytes more. */
-  #keepCheck(sc: string, e: VmMapEntry, len: number): void {
+  /**
+   * may_expand_vm for `len` more bytes like those of entry `e`'s mapping: RLIMIT_AS, and
+   * RLIMIT_DATA for a private writable one (a growth, or MREMAP_DONTUNMAP's old range, which
+   * stays mapped).
+   */
+  #mayExpand(sc: string, e: VmMapEntry, len: number): void {
     if (this.map.size + len > this._limits.vmem) throw this._err(sc, "ENOMEM", "RLIMIT_AS");
     if ((e.protection & VM_PROT_WRITE) !== 0 && !this.#isShared(e) && !this.#growsDown(e))
       this.#dataLimit(sc, len);
@@ -1217,7 +1218,7 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
       // mremap_to
       if (this.#overlaps(at, at + (to - from))) this.#unmap(sc, at, at + (to - from));
-      if (keep) this.#keepCheck(sc, v.first, to - from);
+      if (keep) this.#mayExpand(sc, v.first, to - from);
       if (at < LINUX_MMAP_MIN_ADDR && !this.privileged)
         throw this._err(sc, "EPERM", "below vm.mmap_min_addr");
       this.#move(sc, from, to - from, to - from, at, keep);
