@@ -1671,9 +1671,9 @@ class Run {
         if (op > np) this.removeRange(mp, pn + np, pn + op);
       };
       // With old_size 0 (no overlap by the kernel's test) the destination may have been the
-      // old vma itself: 6.18 then fails the move with ENOMEM.
+      // old vma itself, which the lookup after the unmap no longer finds.
       if ((flags & FIXED) !== 0 && addr >= newAddr && addr < newAddr + newLen)
-        return { want: "ENOMEM", before };
+        return { want: "EFAULT", before };
       return {
         want: null,
         before,

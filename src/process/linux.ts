@@ -1159,9 +1159,9 @@ export class LinuxProcess extends Process {
     if (fixed && this.#overlaps(newAddr, newAddr + newLen))
       this.#unmap(sc, newAddr, newAddr + newLen);
     // With old_size 0 (no overlap by the kernel's test) the destination may have been the old
-    // vma itself: 6.18 then fails to copy the vma it just unmapped (ENOMEM).
-    if (this.#vma(oldAddr) === null)
-      throw this._err(sc, "ENOMEM", "the old mapping went with the destination");
+    // vma itself: the lookup after the unmap finds nothing (6.18 answers ENOMEM instead in
+    // some layouts: see docs/syscalls.md).
+    if (this.#vma(oldAddr) === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
     let len = oldLen;
     if (oldLen > newLen) {
       // shrink_vma: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after the
