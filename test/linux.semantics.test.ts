@@ -284,7 +284,7 @@ it("linux: unmapping the tail of shared anonymous memory keeps its pages for a l
 });
 
 it("linux: two shmem mappings of non-consecutive pages of one object are two vmas to mremap", () => {
-  // vma_to_resize: an old range running past its vma is EFAULT. Side by side, mappings of the
+  // check_prep_vma: an old range running past its vma is EFAULT. Side by side, mappings of the
   // same shmem object whose pages do not follow on are separate vmas (vm_pgoff must follow).
   const sys = new VmSystem({ personality: "linux" });
   const p = sys.createProcess();

@@ -9,7 +9,9 @@
  * mprotect applies itself vma by vma and stops at the first hole (ENOMEM) or the first vma
  * whose maximum protection forbids the change (EACCES); madvise advises vma by vma, stops at
  * the first vma the advice is refused for (EINVAL), and reports a hole with ENOMEM after
- * advising every mapped part; mremap's shrink unmaps the tail before anything can fail.
+ * advising every mapped part; mremap with MREMAP_FIXED unmaps its destination, and a shrink
+ * the old tail, before what can still fail after them, and a MREMAP_FIXED move of several vmas
+ * stops at the first that fails, the ones before it moved.
  *
  * Linux ideas mapped onto the FreeBSD structures:
  * - a "vma" is a maximal run of adjacent entries with the same attributes (FreeBSD merges less
