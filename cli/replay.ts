@@ -38,7 +38,7 @@ import {
   VmSystem,
   type Vnode,
 } from "../src/index.js";
-import { LOCAL_NAMES, type TraceOp } from "./trace.js";
+import type { TraceOp } from "./trace.js";
 
 /** One line of /proc/PID/maps. */
 export interface ProcMapsLine {
@@ -51,8 +51,6 @@ export interface ProcMapsLine {
 }
 
 const USER_TOP = 2 ** 47;
-/** mlock2's flag, from the names the trace parser adds to the public table. */
-const MLOCK_ONFAULT = LOCAL_NAMES.MLOCK_ONFAULT;
 
 /** Parses /proc/PID/maps text. Throws on a line it cannot read (with its number). */
 export function parseProcMaps(text: string): ProcMapsLine[] {
@@ -450,15 +448,12 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
       mremapCall(p, op, cx);
       return;
     case "mlock": {
-      if (op.syscall === "mlock2" && (op.flags & ~MLOCK_ONFAULT) !== 0) {
-        if (op.errno !== "EINVAL") cx.diverge(op, `mlock2 flags ${hex(op.flags)} are unknown here`);
-        return;
-      }
       settle(cx, op, () => {
         if (op.syscall === "mlockall") p.mlockall(op.flags);
         else if (op.syscall === "munlockall") p.munlockall();
         else if (op.syscall === "munlock") p.munlock(op.addr, op.length);
-        else p.mlock(op.addr, op.length); // mlock2's MLOCK_ONFAULT: populated at once, as mlock
+        else if (op.syscall === "mlock2") p.mlock2(op.addr, op.length, op.flags);
+        else p.mlock(op.addr, op.length);
       });
       return;
     }

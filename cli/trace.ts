@@ -228,7 +228,6 @@ export interface ParsedTrace {
  * x86-64). Kept here rather than in src/ so that the trace parser owns what it accepts.
  */
 export const LOCAL_NAMES: Readonly<Record<string, number>> = Object.freeze({
-  MLOCK_ONFAULT: 0x01,
   MAP_FILE: 0,
   MAP_HUGE_64KB: 16 * 2 ** 26,
   MAP_HUGE_512KB: 19 * 2 ** 26,

@@ -7,8 +7,9 @@
  * "rw", "r" and "w"), a guard (FreeBSD MAP_GUARD, Linux PROT_NONE), a stack (MAP_STACK /
  * MAP_GROWSDOWN), an executable mapping, a MAP_FIXED window, wired pages, a grown break, a
  * forked child with copy-on-write copies — and then throws a few hundred calls at it: mmap,
- * munmap, mprotect, minherit, madvise, msync (once Process has it), mlock, munlock, mlockall,
- * munlockall, mincore, brk, mremap (ENOSYS on FreeBSD), setrlimit, getrlimit, fork and exit,
+ * munmap, mprotect, minherit, madvise, msync (once Process has it), mlock, mlock2 (ENOSYS on
+ * FreeBSD), munlock, mlockall, munlockall, mincore, brk, mremap (ENOSYS on FreeBSD),
+ * setrlimit, getrlimit, fork and exit,
  * on live processes and now and then on exited ones, and the CPU's accesses read8..read64,
  * write8..write64, readBytes, writeBytes, fetch.
  *
@@ -27,7 +28,7 @@
  * 1. A system call returns or throws a VmError whose `code` is a string, whose `errno` is that
  *    code's number in the personality's errno.h (the tables below are written from the C
  *    headers, not taken from the library) and whose `syscall` is the call's name. FreeBSD's
- *    mremap always throws ENOSYS.
+ *    mremap and mlock2 always throw ENOSYS.
  * 2. A memory access returns or throws MemoryFault (signal and code consistent, the access type
  *    of the call, the address inside the access). What the library throws for malformed
  *    arguments, as found and asserted here:
@@ -157,7 +158,10 @@ const RUNS = Math.max(1, Math.round(Number(process.env.SYSCALL_FUZZ_RUNS ?? 5) *
 const OPS = Number(process.env.SYSCALL_FUZZ_OPS ?? 250);
 
 /** The call each personality lacks (the other kernel's): always ENOSYS. */
-const OTHER_KERNELS_CALL: Record<Pers, string> = { freebsd: "mremap", linux: "minherit" };
+const OTHER_KERNELS_CALLS: Record<Pers, readonly string[]> = {
+  freebsd: ["mremap", "mlock2"],
+  linux: ["minherit"],
+};
 
 /**
  * Failures after which the kernel itself has changed state (prologue, property 3; each is a
@@ -170,6 +174,7 @@ function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmEr
   if (pers === "freebsd") return false;
   switch (call) {
     case "mlock":
+    case "mlock2":
       // The range is locked (VM_LOCKED) before population, which stops at a vma without
       // access; a hole stops the locking, the vmas before it staying locked. The limit check
       // before them changes nothing.
@@ -303,6 +308,7 @@ type Slot =
   | "msflags"
   | "brk"
   | "mrflags"
+  | "mlflags"
   | "resource"
   | "lim"
   | "vaddr"
@@ -329,6 +335,7 @@ const CALLS: CallDef[] = [
   { name: "madvise", slots: ["addr", "len", "advice"], weight: 8 },
   { name: "msync", slots: ["addr", "len", "msflags"], weight: 3 },
   { name: "mlock", slots: ["addr", "len"], weight: 4 },
+  { name: "mlock2", slots: ["addr", "len", "mlflags"], weight: 2 },
   { name: "munlock", slots: ["addr", "len"], weight: 3 },
   { name: "mlockall", slots: ["mcl"], weight: 2 },
   { name: "munlockall", slots: [], weight: 1 },
@@ -779,6 +786,8 @@ class Run {
       }
       case "mrflags":
         return [0, 1, 1 | 2, 1 | 4, 1 | 2 | 4][b % 5];
+      case "mlflags":
+        return [0, 1, 1, 2][b % 4];
       case "resource":
         return this.rlimits[b % this.rlimits.length];
       case "lim": {
@@ -933,6 +942,8 @@ class Run {
         return p.msync(x(0), x(1), x(2));
       case "mlock":
         return p.mlock(x(0), x(1));
+      case "mlock2":
+        return p.mlock2(x(0), x(1), x(2));
       case "munlock":
         return p.munlock(x(0), x(1));
       case "mlockall":
@@ -979,7 +990,7 @@ class Run {
   }
 
   checkSuccess(def: CallDef, p: Process, args: unknown[], result: unknown, what: string): void {
-    if (OTHER_KERNELS_CALL[this.pers] === def.name)
+    if (OTHER_KERNELS_CALLS[this.pers].includes(def.name))
       this.fail(`${what} succeeded: ${this.pers} has no ${def.name} (ENOSYS)`);
     if (def.name === "mmap" && !isAddr(result))
       this.fail(`${what} returned ${show(result)}, not an address`);
@@ -1022,7 +1033,7 @@ class Run {
         `${what}: ${e.code} has errno ${show(e.errno)}; ${this.pers}'s errno.h says ${want}`,
       );
     if (e.syscall !== def.name) this.fail(`${what}: VmError.syscall is ${show(e.syscall)}`);
-    const foreign = OTHER_KERNELS_CALL[this.pers] === def.name;
+    const foreign = OTHER_KERNELS_CALLS[this.pers].includes(def.name);
     if (foreign && e.code !== "ENOSYS")
       this.fail(`${what}: ${this.pers} has no ${def.name}: ENOSYS, not ${e.code}`);
     if (!p.alive && e.code !== "ESRCH" && !foreign && def.name !== "getrlimit")
@@ -1050,7 +1061,7 @@ class Run {
       return;
     }
     if (
-      (def.name === "mlock" || def.name === "mlockall") &&
+      (def.name === "mlock" || def.name === "mlock2" || def.name === "mlockall") &&
       after.stats.faults.faults !== before.stats.faults.faults
     ) {
       // The wiring faulted pages in before one failed: those stay resident (and counted), but

@@ -1376,6 +1376,49 @@ describe("mlock and munlock", () => {
     p.madvise(LX_FIXED, 3 * P, L.MADV_DONTNEED);
     p.sys.audit();
   });
+  row("mlock2-freebsd-enosys", () => {
+    const p = freebsdProc();
+    fails(p, "mlock2", "ENOSYS", () => p.mlock2(FB_FIXED, P, 0));
+  });
+  row("mlock2-linux-einval-flags", () => {
+    // sys_mlock2 checks its flags before anything else (checked on 6.18).
+    const p = linuxProc();
+    p.mmap(LX_FIXED, P, LRW, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mlock2", "EINVAL", () => p.mlock2(LX_FIXED, P, 2));
+    fails(p, "mlock2", "EINVAL", () => p.mlock2(LX_FIXED + 5 * P, P, 2)); // before the hole
+    expect(snapshot(p)).toBe(before);
+  });
+  row("mlock2-linux-onfault", () => {
+    // MLOCK_ONFAULT: locked, nothing populated; a touched page comes in locked; mlock then
+    // populates the rest (checked on 6.18 with mincore). Flags 0 is mlock.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 4 * P, LRW, LANON | L.MAP_FIXED);
+    p.mlock2(LX_FIXED, 4 * P, L.MLOCK_ONFAULT);
+    expect(at(p, LX_FIXED)?.wired).toBe(1);
+    expect(Array.from(p.mincore(LX_FIXED, 4 * P), (v) => v & 1)).toEqual([0, 0, 0, 0]);
+    p.write8(LX_FIXED + P, 1);
+    p.read8(LX_FIXED + 2 * P);
+    expect(Array.from(p.mincore(LX_FIXED, 4 * P), (v) => v & 1)).toEqual([0, 1, 1, 0]);
+    fails(p, "madvise", "EINVAL", () => p.madvise(LX_FIXED, P, L.MADV_DONTNEED));
+    p.mlock(LX_FIXED, 4 * P);
+    expect(Array.from(p.mincore(LX_FIXED, 4 * P), (v) => v & 1)).toEqual([1, 1, 1, 1]);
+    p.mmap(LX_FIXED + 8 * P, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mlock2(LX_FIXED + 8 * P, 2 * P, 0);
+    expect(Array.from(p.mincore(LX_FIXED + 8 * P, 2 * P), (v) => v & 1)).toEqual([1, 1]);
+    p.sys.audit();
+  });
+  row("mlock2-linux-onfault-enomem-hole", () => {
+    // As mlock: the vmas before the hole stay locked (on fault), unpopulated.
+    const p = linuxProc();
+    p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);
+    fails(p, "mlock2", "ENOMEM", () => p.mlock2(LX_FIXED, 4 * P, L.MLOCK_ONFAULT));
+    expect(at(p, LX_FIXED)?.wired).toBe(1);
+    expect(Array.from(p.mincore(LX_FIXED, 2 * P), (v) => v & 1)).toEqual([0, 0]);
+    p.write8(LX_FIXED, 1);
+    expect(Array.from(p.mincore(LX_FIXED, 2 * P), (v) => v & 1)).toEqual([1, 0]);
+    p.sys.audit();
+  });
   row("munlock-linux-unwires", () => {
     const p = linuxProc();
     p.mmap(LX_FIXED, 2 * P, LRW, LANON | L.MAP_FIXED);

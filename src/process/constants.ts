@@ -151,6 +151,7 @@ export const linux = Object.freeze({
   MCL_CURRENT: 1,
   MCL_FUTURE: 2,
   MCL_ONFAULT: 4,
+  MLOCK_ONFAULT: 1,
   RLIMIT_CPU: 0,
   RLIMIT_FSIZE: 1,
   RLIMIT_DATA: 2,

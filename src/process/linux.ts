@@ -1523,6 +1523,28 @@ export class LinuxProcess extends Process {
     this._alivecheck(sc);
     this._num(sc, addr, "start");
     this._num(sc, length, "len");
+    this.#doMlock(sc, addr, length, false);
+  }
+
+  /**
+   * mlock2(2): mlock with flags, of which Linux knows one (anything else is EINVAL, first).
+   * MLOCK_ONFAULT locks the vmas (VM_LOCKED | VM_LOCKONFAULT) without populating them: a page
+   * comes in, locked, when it is first touched, and munlock or a later mlock treat the range
+   * as locked. Without it, mlock.
+   */
+  override mlock2(addr: number, length: number, flags: number): void {
+    const sc = "mlock2";
+    this._alivecheck(sc);
+    this._num(sc, addr, "start");
+    this._num(sc, length, "len");
+    this._int(sc, flags, "flags");
+    if (flags < 0 || (flags & ~L.MLOCK_ONFAULT) !== 0)
+      throw this._err(sc, "EINVAL", "unknown flags");
+    this.#doMlock(sc, addr, length, flags === L.MLOCK_ONFAULT);
+  }
+
+  /** do_mlock, for mlock and mlock2 (MLOCK_ONFAULT: `onFault`). */
+  #doMlock(sc: string, addr: number, length: number, onFault: boolean): void {
     if (!this.#canDoMlock()) throw this._err(sc, "EPERM", "RLIMIT_MEMLOCK is 0");
     const [start, end] = this._round(sc, addr, length);
     const ps = this._ps;
@@ -1541,10 +1563,11 @@ export class LinuxProcess extends Process {
       at = e.end;
     }
     if (at < end) {
-      if (at > start) kassertOk(this.#lockRange(start, at, false, "grown").rv);
+      if (at > start)
+        kassertOk(this.#lockRange(start, at, false, onFault ? "onfault" : "grown").rv);
       throw this._err(sc, "ENOMEM", "range has unmapped pages");
     }
-    const r = this.#lockRange(start, end, false, "mlock");
+    const r = this.#lockRange(start, end, false, onFault ? "onfault" : "mlock");
     if (r.rv !== KERN_SUCCESS) throw this._err(sc, "ENOMEM", `vm_map_wire: ${r.rv}`);
     // __mlock_posix_error_return: population's -EFAULT (a vma without access) is ENOMEM, and
     // the range stays locked.
