@@ -447,6 +447,9 @@ function applyCall(p: LinuxProcess, op: TraceOp, cx: CallContext): void {
     case "mremap":
       mremapCall(p, op, cx);
       return;
+    case "mseal":
+      settle(cx, op, () => p.mseal(op.addr, op.length, op.flags));
+      return;
     case "mlock": {
       settle(cx, op, () => {
         if (op.syscall === "mlockall") p.mlockall(op.flags);

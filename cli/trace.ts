@@ -156,6 +156,16 @@ export interface MremapOp extends OpCommon {
   errno: string | null;
 }
 
+/** mseal (Linux 6.10+; strace before 6.10 prints it as `syscall_0x1ce`). */
+export interface MsealOp extends OpCommon {
+  op: "mseal";
+  addr: number;
+  length: number;
+  flags: number;
+  result: number;
+  errno: string | null;
+}
+
 /** mlock, mlock2, munlock, mlockall or munlockall. */
 export interface MlockOp extends OpCommon {
   op: "mlock";
@@ -207,6 +217,7 @@ export type TraceOp =
   | MadviseOp
   | MremapOp
   | MlockOp
+  | MsealOp
   | BrkOp
   | ForkOp
   | ExitOp;
@@ -375,6 +386,15 @@ const LEADER =
 const UNFINISHED = /\s*<unfinished \.\.\.>$/;
 const RESUMED = /^<\.\.\. ([a-z_][a-z0-9_]*) resumed>(.*)$/;
 const CALL_START = /^([a-z_][a-z0-9_]*)\(/;
+/**
+ * Calls an older strace does not know and prints by number (x86-64 numbers): mseal is 462.
+ */
+const BY_NUMBER: Readonly<Record<string, string>> = { syscall_0x1ce: "mseal" };
+
+/** The call's name, with BY_NUMBER's names for the numbered ones. */
+function callName(raw: string): string {
+  return Object.hasOwn(BY_NUMBER, raw) ? BY_NUMBER[raw]! : raw;
+}
 
 /** A whole call: its arguments at top level, the result token and the errno after it. */
 interface CallText {
@@ -428,7 +448,7 @@ function splitCall(text: string): CallText | null {
     text.slice(close + 1),
   );
   if (r === null) return null;
-  return { name: m[1]!, args, ret: r[1]!, errno: r[2] ?? null };
+  return { name: callName(m[1]!), args, ret: r[1]!, errno: r[2] ?? null };
 }
 
 /** A C string literal as strace prints it (possibly followed by `...`), unescaped. */
@@ -452,6 +472,7 @@ const MEMORY_CALLS = new Set([
   "madvise",
   "mremap",
   "brk",
+  "mseal",
   ...LOCK_CALLS,
 ]);
 const FORK_CALLS = new Set(["clone", "clone3", "fork", "vfork"]);
@@ -570,6 +591,17 @@ function callOp(c: CallText, pid: number, line: number): Draft | null {
     case "mlockall":
       arity(c, 1);
       return lockOp(c, base, 0, 0, flags(a[0], "MCL_"));
+    case "mseal":
+      // syscall_0x1ce prints six raw argument registers; mseal takes three.
+      arity(c, 3, 6);
+      return {
+        op: "mseal",
+        ...base,
+        addr: num(a[0]),
+        length: num(a[1]),
+        flags: num(a[2]),
+        ...result(c),
+      };
     case "munlockall":
       if (c.args.length > 1 || (c.args.length === 1 && c.args[0]!.trim() !== ""))
         throw new BadLine();
@@ -789,7 +821,7 @@ export function parseStrace(text: string, mapsFiles: readonly string[] = []): Pa
     const rs = RESUMED.exec(body);
     if (rs !== null) {
       const p = pending.get(pid);
-      if (p === undefined || p.name !== rs[1]) {
+      if (p === undefined || p.name !== callName(rs[1]!)) {
         bad(lineNo, raw);
         continue;
       }
@@ -809,7 +841,7 @@ export function parseStrace(text: string, mapsFiles: readonly string[] = []): Pa
     }
 
     if (UNFINISHED.test(callText)) {
-      const name = CALL_START.exec(callText)![1]!;
+      const name = callName(CALL_START.exec(callText)![1]!);
       // An uninteresting call is counted when it starts: it may never resume.
       if (!counted && !isOfInterest(name)) unknown[name] = (unknown[name] ?? 0) + 1;
       const old = pending.get(pid);
@@ -926,6 +958,7 @@ const JSONL_OPS = new Set([
   "mremap",
   "brk",
   "mlock",
+  "mseal",
   "fork",
   "exit",
 ]);
@@ -998,6 +1031,15 @@ function jsonOp(o: Json, line: number): TraceOp {
         op: "mlock",
         ...base,
         syscall: jOneOf(o, "syscall", LOCK_CALLS) as MlockOp["syscall"],
+        addr: jNum(o, "addr"),
+        length: jNum(o, "length"),
+        flags: jNum(o, "flags"),
+        ...jResult(o),
+      };
+    case "mseal":
+      return {
+        op: "mseal",
+        ...base,
         addr: jNum(o, "addr"),
         length: jNum(o, "length"),
         flags: jNum(o, "flags"),

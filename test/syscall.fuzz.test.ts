@@ -7,8 +7,8 @@
  * "rw", "r" and "w"), a guard (FreeBSD MAP_GUARD, Linux PROT_NONE), a stack (MAP_STACK /
  * MAP_GROWSDOWN), an executable mapping, a MAP_FIXED window, wired pages, a grown break, a
  * forked child with copy-on-write copies — and then throws a few hundred calls at it: mmap,
- * munmap, mprotect, minherit, madvise, msync (once Process has it), mlock, mlock2 (ENOSYS on
- * FreeBSD), munlock, mlockall, munlockall, mincore, brk, mremap (ENOSYS on FreeBSD),
+ * munmap, mprotect, minherit, madvise, msync (once Process has it), mlock, mlock2 and mseal
+ * (ENOSYS on FreeBSD), munlock, mlockall, munlockall, mincore, brk, mremap (ENOSYS on FreeBSD),
  * setrlimit, getrlimit, fork and exit,
  * on live processes and now and then on exited ones, and the CPU's accesses read8..read64,
  * write8..write64, readBytes, writeBytes, fetch.
@@ -28,7 +28,7 @@
  * 1. A system call returns or throws a VmError whose `code` is a string, whose `errno` is that
  *    code's number in the personality's errno.h (the tables below are written from the C
  *    headers, not taken from the library) and whose `syscall` is the call's name. FreeBSD's
- *    mremap and mlock2 always throw ENOSYS.
+ *    mremap, mlock2 and mseal always throw ENOSYS.
  * 2. A memory access returns or throws MemoryFault (signal and code consistent, the access type
  *    of the call, the address inside the access). What the library throws for malformed
  *    arguments, as found and asserted here:
@@ -133,6 +133,7 @@ import {
   freebsd,
   LinuxProcess,
   linux,
+  MAP_ENTRY_SEALED,
   type MapInfo,
   MemoryFault,
   MemoryFile,
@@ -159,7 +160,7 @@ const OPS = Number(process.env.SYSCALL_FUZZ_OPS ?? 250);
 
 /** The call each personality lacks (the other kernel's): always ENOSYS. */
 const OTHER_KERNELS_CALLS: Record<Pers, readonly string[]> = {
-  freebsd: ["mremap", "mlock2"],
+  freebsd: ["mremap", "mlock2", "mseal"],
   linux: ["minherit"],
 };
 
@@ -183,7 +184,8 @@ function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmEr
         (e.message.includes("population stopped") || e.message.includes("unmapped pages"))
       );
     case "mprotect":
-      return code === "EACCES" || code === "ENOMEM";
+      // vma by vma, up to a hole, a VM_MAY* refusal or a sealed vma
+      return code === "EACCES" || code === "ENOMEM" || code === "EPERM";
     case "madvise":
       // Every mapped part is advised before a hole is reported; a vma that refuses the advice
       // (EINVAL, MADV_REMOVE's EACCES and ENODEV) stops the walk after the vmas before it were
@@ -197,6 +199,7 @@ function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmEr
         code === "EINVAL" ||
         code === "EACCES" ||
         code === "ENODEV" ||
+        code === "EPERM" ||
         (code === "EFAULT" &&
           (args[2] === linux.MADV_POPULATE_READ || args[2] === linux.MADV_POPULATE_WRITE))
       );
@@ -205,6 +208,12 @@ function changesBeforeFailing(pers: Pers, call: string, args: unknown[], e: VmEr
     default:
       return false;
   }
+}
+
+/** Whether the entry at `addr` carries VM_SEALED (mseal). */
+function sealedAt(p: Process, addr: number): boolean {
+  const r = p.map.lookupEntry(addr);
+  return r.found && (r.entry!.eflags & MAP_ENTRY_SEALED) !== 0;
 }
 
 // ---------------------------------------------------------------------------- values
@@ -336,6 +345,7 @@ const CALLS: CallDef[] = [
   { name: "msync", slots: ["addr", "len", "msflags"], weight: 3 },
   { name: "mlock", slots: ["addr", "len"], weight: 4 },
   { name: "mlock2", slots: ["addr", "len", "mlflags"], weight: 2 },
+  { name: "mseal", slots: ["addr", "len", "mlflags"], weight: 1 },
   { name: "munlock", slots: ["addr", "len"], weight: 3 },
   { name: "mlockall", slots: ["mcl"], weight: 2 },
   { name: "munlockall", slots: [], weight: 1 },
@@ -944,6 +954,8 @@ class Run {
         return p.mlock(x(0), x(1));
       case "mlock2":
         return p.mlock2(x(0), x(1), x(2));
+      case "mseal":
+        return p.mseal(x(0), x(1), x(2));
       case "munlock":
         return p.munlock(x(0), x(1));
       case "mlockall":
@@ -1191,12 +1203,15 @@ class Run {
     if ((flags & FIXED) !== 0 && oldLen === newLen) {
       // remap_move
       if (oldAddr + oldLen > first.end) return "moved";
+      if (e.code === "EPERM" && sealedAt(p, oldAddr)) return null;
       if ((flags & DONTUNMAP) !== 0 && first.kind === "device") return null;
       const out: [number, number][] = [[newAddr, newLen]];
       return hits(out) ? out : null;
     }
-    // check_prep_vma
+    // check_prep_vma (a sealed vma is its first refusal; sealing is for good, so the entry is
+    // sealed after the call if and only if it was before)
     if (e.code === "EFAULT" || e.code === "EAGAIN") return null;
+    if (e.code === "EPERM" && sealedAt(p, oldAddr)) return null;
     if (oldLen === 0 && !first.shared) return null;
     if ((flags & DONTUNMAP) !== 0 && first.kind === "device") return null;
     if (newLen > oldLen && e.code === "ENOMEM") {

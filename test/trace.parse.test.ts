@@ -659,6 +659,58 @@ describe("strace: what cannot be read", () => {
     expect(t.ops.map((o) => o.op)).toEqual(["brk"]);
   });
 
+  it("reads mseal, also as strace 6.1 prints it (syscall_0x1ce), split across lines too", () => {
+    const t = ok(
+      [
+        "1 mseal(0x7f0000001000, 8192, 0) = 0",
+        "1 syscall_0x1ce(0x7f0000003000, 0x1000, 0x1, 0xffffffff, 0, 0) = -1 EINVAL (Invalid argument)",
+        "1 syscall_0x1ce(0x7f0000005000, 0x1000, 0, 0, 0, 0 <unfinished ...>",
+        "2 brk(NULL) = 0x1000",
+        "1 <... syscall_0x1ce resumed>) = 0",
+      ].join("\n"),
+    );
+    expect(t.unknown).toEqual({});
+    expect(t.ops.filter((o) => o.op === "mseal")).toEqual([
+      {
+        op: "mseal",
+        pid: 1,
+        as: "as0",
+        seq: 0,
+        line: 1,
+        addr: 0x7f0000001000,
+        length: 8192,
+        flags: 0,
+        result: 0,
+        errno: null,
+      },
+      {
+        op: "mseal",
+        pid: 1,
+        as: "as0",
+        seq: 1,
+        line: 2,
+        addr: 0x7f0000003000,
+        length: 4096,
+        flags: 1,
+        result: -1,
+        errno: "EINVAL",
+      },
+      {
+        op: "mseal",
+        pid: 1,
+        as: "as0",
+        seq: 3,
+        line: 5,
+        entered: 3,
+        addr: 0x7f0000005000,
+        length: 4096,
+        flags: 0,
+        result: 0,
+        errno: null,
+      },
+    ]);
+  });
+
   it("reads mlock, mlock2, munlock, mlockall and munlockall, failed ones too", () => {
     const t = ok(
       [

@@ -48,6 +48,12 @@ export const MAP_ENTRY_LOCK_ONFAULT = 0x00800000;
  * private memory, as the flag keeps Linux's vmas apart.
  */
 export const MAP_ENTRY_DROPPABLE = 0x01000000;
+/**
+ * Not FreeBSD's: the Linux personality's VM_SEALED (mseal(2), 6.10+): the vma may no longer be
+ * unmapped, moved, resized, replaced or reprotected, nor, when it is read-only private
+ * anonymous memory, discarded. Set for good; a fork child inherits it with the entry.
+ */
+export const MAP_ENTRY_SEALED = 0x02000000;
 /** USER_WIRED with its qualifier: what the map clears when a user wiring goes. */
 export const MAP_ENTRY_USER_WIRED_BITS = MAP_ENTRY_USER_WIRED | MAP_ENTRY_LOCK_ONFAULT;
 

@@ -958,6 +958,11 @@ export class Process {
     return next;
   }
 
+  /** mseal(2) is Linux's: FreeBSD has no such system call (ENOSYS). */
+  mseal(_addr: number, _length: number, _flags: number): void {
+    throw this._err("mseal", "ENOSYS", "mseal is a Linux system call");
+  }
+
   /** mlock2(2) is Linux's: FreeBSD has no such system call (ENOSYS). */
   mlock2(_addr: number, _length: number, _flags: number): void {
     throw this._err("mlock2", "ENOSYS", "mlock2 is a Linux system call");

@@ -6,12 +6,12 @@
  * arch/x86/kernel/sys_x86_64.c (x86-64, 47-bit user space).
  *
  * Where Linux changes state before it fails, so does this (each is named in docs/syscalls.md):
- * mprotect applies itself vma by vma and stops at the first hole (ENOMEM) or the first vma
- * whose maximum protection forbids the change (EACCES); madvise advises vma by vma, stops at
- * the first vma the advice is refused for (EINVAL), and reports a hole with ENOMEM after
- * advising every mapped part; mremap with MREMAP_FIXED unmaps its destination, and a shrink
- * the old tail, before what can still fail after them, and a MREMAP_FIXED move of several vmas
- * stops at the first that fails, the ones before it moved.
+ * mprotect applies itself vma by vma and stops at the first hole (ENOMEM), the first vma
+ * whose maximum protection forbids the change (EACCES) or a sealed vma (EPERM); madvise advises
+ * vma by vma, stops at the first vma the advice is refused for (EINVAL, or EPERM: mseal), and
+ * reports a hole with ENOMEM after advising every mapped part; mremap with MREMAP_FIXED unmaps
+ * its destination, and a shrink the old tail, before what can still fail after them, and a
+ * MREMAP_FIXED move of several vmas stops at the first that fails, the ones before it moved.
  *
  * Linux ideas mapped onto the FreeBSD structures:
  * - a "vma" is a maximal run of adjacent entries with the same attributes (FreeBSD merges less
@@ -37,6 +37,7 @@ import {
   MAP_ENTRY_DROPPABLE,
   MAP_ENTRY_GROWS_DOWN,
   MAP_ENTRY_LOCK_ONFAULT,
+  MAP_ENTRY_SEALED,
   MAP_ENTRY_USER_WIRED,
   MAP_ENTRY_WIPE_HELD,
   MAP_INHERIT_SHARE,
@@ -72,6 +73,17 @@ import type { VmSystem } from "./VmSystem.js";
 export const LINUX_MAX_MAP_COUNT = 65530;
 /** vm.mmap_min_addr's default. */
 export const LINUX_MMAP_MIN_ADDR = 65536;
+
+/** mm/madvise.c is_discard: the advice a sealed read-only anonymous vma refuses. */
+const DISCARD_ADVICE: ReadonlySet<number> = new Set([
+  L.MADV_FREE,
+  L.MADV_DONTNEED,
+  L.MADV_DONTNEED_LOCKED,
+  L.MADV_REMOVE,
+  L.MADV_DONTFORK,
+  L.MADV_WIPEONFORK,
+  L.MADV_GUARD_INSTALL,
+]);
 /** stack_guard_gap: 256 pages. */
 const STACK_GUARD_PAGES = 256;
 
@@ -303,8 +315,11 @@ export class LinuxProcess extends Process {
       if ((flags & L.MAP_GROWSDOWN) !== 0)
         throw this._err(sc, "EINVAL", "MAP_DROPPABLE with MAP_GROWSDOWN");
     } else if (type !== L.MAP_PRIVATE) throw this._err(sc, "EINVAL", "no mapping type");
-    // mmap_region: address-space and data limits, counting what a fixed mapping replaces.
-    // (MAP_FIXED_NOREPLACE got here over a free range: it replaces nothing.)
+    // __mmap_prepare: a fixed mapping's munmap of what it replaces, refused over a sealed vma;
+    // then the address-space and data limits, counting what it replaces. (MAP_FIXED_NOREPLACE
+    // got here over a free range: it replaces nothing.)
+    if ((flags & L.MAP_FIXED) !== 0 && !noreplace && this.#sealedIn(at, at + size))
+      throw this._err(sc, "EPERM", "MAP_FIXED over a sealed mapping (mseal)");
     const replaced =
       (flags & L.MAP_FIXED) !== 0 && !noreplace ? this.#mappedBytes(at, at + size) : 0;
     if (this.map.size - replaced + size > this._limits.vmem)
@@ -400,6 +415,13 @@ export class LinuxProcess extends Process {
   /** True when some entry intersects [start, end). */
   #overlaps(start: number, end: number): boolean {
     return this.#firstIn(start, end) !== null;
+  }
+
+  /** True when some sealed entry (mseal) intersects [start, end). */
+  #sealedIn(start: number, end: number): boolean {
+    for (let e = this.#firstIn(start, end); e !== null && e.start < end; e = e.next)
+      if ((e.eflags & MAP_ENTRY_SEALED) !== 0) return true;
+    return false;
   }
 
   /** The first entry that intersects [start, end), or null (the walks below need no generator). */
@@ -600,6 +622,8 @@ export class LinuxProcess extends Process {
       this.map.nentries >= this.maxMapCount
     )
       throw this._err(sc, "ENOMEM", "max_map_count");
+    // vms_gather_munmap_vmas refuses the whole range at its first sealed vma.
+    if (this.#sealedIn(start, end)) throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
     this._writeBack(start, end);
     const rv = this.map.remove(start, end);
     if (rv !== KERN_SUCCESS) throw this._err(sc, "EINVAL", `vm_map_remove: ${rv}`);
@@ -653,6 +677,11 @@ export class LinuxProcess extends Process {
       if ((p & ~e.maxProtection) !== 0) {
         this.#protectAndPopulate(start, at, p);
         throw this._err(sc, "EACCES", "beyond the mapping's VM_MAY* bits");
+      }
+      // mprotect_fixup: a sealed vma is refused, even for the protection it has.
+      if ((e.eflags & MAP_ENTRY_SEALED) !== 0) {
+        this.#protectAndPopulate(start, at, p);
+        throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
       }
       at = Math.min(end, e.end);
     }
@@ -739,6 +768,16 @@ export class LinuxProcess extends Process {
   }
 
   #adviceValid(sc: string, e: VmMapEntry, advice: number): void {
+    // can_madvise_modify: advice that discards (is_discard) is refused for a sealed vma of
+    // read-only private anonymous memory (is_ro_anon), before any other check.
+    if (
+      (e.eflags & MAP_ENTRY_SEALED) !== 0 &&
+      DISCARD_ADVICE.has(advice) &&
+      (e.protection & VM_PROT_WRITE) === 0 &&
+      !this.#isShared(e) &&
+      !this.#isFile(e)
+    )
+      throw this._err(sc, "EPERM", "discarding sealed read-only anonymous memory (mseal)");
     const locked = (e.eflags & MAP_ENTRY_USER_WIRED) !== 0 || e.wiredCount > 0;
     switch (advice) {
       // madvise_dontneed_free_valid_vma: VM_PFNMAP (a device mapping) is refused, and VM_LOCKED
@@ -800,12 +839,13 @@ export class LinuxProcess extends Process {
 
   /**
    * Gives [s, t), just mapped afresh, the Linux attributes of the vma it continues: its
-   * inheritance (VM_DONTCOPY, VM_WIPEONFORK, both), VM_GROWSDOWN and VM_DROPPABLE.
+   * inheritance (VM_DONTCOPY, VM_WIPEONFORK, both), VM_GROWSDOWN, VM_DROPPABLE and VM_SEALED.
    */
   #copyAttrs(s: number, t: number, inh: number, eflags: number): void {
     if ((eflags & MAP_ENTRY_WIPE_HELD) !== 0) this.#inheritHeld(s, t, inh, true);
     else if (inh !== VM_INHERIT_COPY && inh !== VM_INHERIT_SHARE) this.map.inherit(s, t, inh);
     if ((eflags & MAP_ENTRY_DROPPABLE) !== 0) this.#setEntryBit(s, t, MAP_ENTRY_DROPPABLE, true);
+    if ((eflags & MAP_ENTRY_SEALED) !== 0) this.#setEntryBit(s, t, MAP_ENTRY_SEALED, true);
     if ((eflags & MAP_ENTRY_GROWS_DOWN) !== 0) this.#markGrowsDown(s, t);
   }
 
@@ -1000,6 +1040,7 @@ export class LinuxProcess extends Process {
     if (addr <= orig) {
       // Shrink: only if [newbrk, oldbrk) holds a mapping (the heap).
       if (!this.#overlaps(newbrk, oldbrk)) return orig;
+      if (this.#sealedIn(newbrk, oldbrk)) return orig; // do_vmi_align_munmap: EPERM
       this.map.remove(newbrk, oldbrk);
       this.#brk = addr;
       return addr;
@@ -1123,9 +1164,11 @@ export class LinuxProcess extends Process {
    * move, but MREMAP_DONTUNMAP is EINVAL and growing EFAULT.
    */
   #prepCheck(sc: string, vma: Vma, addr: number, oldLen: number, newLen: number, flags: number) {
+    const e = vma.first;
+    if ((e.eflags & MAP_ENTRY_SEALED) !== 0)
+      throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
     const to = (flags & (L.MREMAP_FIXED | L.MREMAP_DONTUNMAP)) !== 0;
     if (!to && newLen <= oldLen) return;
-    const e = vma.first;
     if (oldLen === 0 && !this.#isShared(e))
       throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
     const device = e.object !== null && e.object.type === "device";
@@ -1216,6 +1259,8 @@ export class LinuxProcess extends Process {
       const at = target + (seen ? from - lastEnd : 0);
       lastEnd = v.end;
       // check_prep_vma of an unchanged size
+      if ((v.first.eflags & MAP_ENTRY_SEALED) !== 0)
+        throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
       if (keep && v.first.object !== null && v.first.object.type === "device")
         throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
       // mremap_to
@@ -1449,7 +1494,8 @@ export class LinuxProcess extends Process {
     if (a.end !== b.start) return false;
     if (a.protection !== b.protection || a.maxProtection !== b.maxProtection) return false;
     if (a.inheritance !== b.inheritance) return false;
-    const vmaBits = MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_DROPPABLE;
+    const vmaBits =
+      MAP_ENTRY_WIPE_HELD | MAP_ENTRY_GROWS_DOWN | MAP_ENTRY_DROPPABLE | MAP_ENTRY_SEALED;
     if (((a.eflags ^ b.eflags) & vmaBits) !== 0) return false;
     const sa = this.#isShared(a);
     if (sa !== this.#isShared(b)) return false;
@@ -1524,6 +1570,31 @@ export class LinuxProcess extends Process {
     this._num(sc, addr, "start");
     this._num(sc, length, "len");
     this.#doMlock(sc, addr, length, false);
+  }
+
+  /**
+   * mseal(2) (Linux 6.10+, do_mseal): seals the vmas of [addr, addr + len) for good (see
+   * MAP_ENTRY_SEALED). EINVAL for flags (none exist), an unaligned start or a length that wraps;
+   * len 0 does nothing; ENOMEM, with nothing sealed, when the range has a hole (the range past
+   * TASK_SIZE is one). Sealing a sealed range again is no error. The vmas split at the ends
+   * (sealed and unsealed memory are different vmas).
+   */
+  override mseal(addr: number, length: number, flags: number): void {
+    const sc = "mseal";
+    this._alivecheck(sc);
+    this._num(sc, addr, "start");
+    this._num(sc, length, "len");
+    this._num(sc, flags, "flags");
+    if (flags !== 0) throw this._err(sc, "EINVAL", "flags must be 0");
+    const ps = this._ps;
+    if (addr % ps !== 0) throw this._err(sc, "EINVAL", "start not page aligned");
+    const end = addr + Math.ceil(length / ps) * ps;
+    if (!Number.isSafeInteger(end)) throw this._err(sc, "EINVAL", "range wraps");
+    if (end === addr) return;
+    // check_mm_seal: the first pass, so that a hole seals nothing.
+    if (this.#mappedBytes(addr, end) !== end - addr)
+      throw this._err(sc, "ENOMEM", "range has unmapped pages");
+    this.#setEntryBit(addr, end, MAP_ENTRY_SEALED, true);
   }
 
   /**
