@@ -7,7 +7,7 @@
  * hint-less, MAP_POPULATE, MAP_GROWSDOWN; file offsets past EOF), munmap, mprotect (holes, VM_MAYWRITE,
  * PROT_GROWSDOWN/PROT_GROWSUP), madvise (DONTNEED, DONTNEED_LOCKED, FREE, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK,
  * GUARD_INSTALL/GUARD_REMOVE, hints), brk (grow, shrink, refused), mremap (shrink, grow in place, MAYMOVE, FIXED,
- * DONTUNMAP), fork and exit, reads and writes of 1, 2, 4 and 8 bytes and readBytes /
+ * DONTUNMAP), mseal (and what sealed memory then refuses), fork and exit, reads and writes of 1, 2, 4 and 8 bytes and readBytes /
  * writeBytes / fetch of random lengths at random offsets (many crossing pages or landing on
  * unmapped, inaccessible or past-EOF pages, or in the hole below a MAP_GROWSDOWN mapping), plus
  * malformed calls. After every step the system audit runs; after every system call the page
@@ -207,6 +207,8 @@ interface MPage {
   guard?: boolean;
   /** MAP_DROPPABLE (VM_DROPPABLE): private anonymous, wiped on fork for good. */
   droppable?: boolean;
+  /** mseal (VM_SEALED): for good. */
+  sealed?: boolean;
   /** Model vma id: pages with one id certainly are one Linux vma. */
   vma: number;
   /** Only for LINUX_PROPERTY_TOLERATE=shared-file-fork: moved by mremap (the library shares it). */
@@ -284,7 +286,7 @@ function freshCell(pg: MPage, fpage: number): Cell {
 
 /** Visible vma attributes: pages that differ here are in different vmas. */
 function attrKey(pg: MPage): string {
-  return `${pg.prot}/${pg.shared ? "s" : "p"}/${pg.obj?.name ?? "-"}/${pg.mayWrite ? 1 : 0}${pg.dontfork ? "/dontfork" : ""}${pg.wipe ? "/wipe" : ""}${pg.droppable ? "/drop" : ""}${pg.growsdown ? "/gd" : ""}`;
+  return `${pg.prot}/${pg.shared ? "s" : "p"}/${pg.obj?.name ?? "-"}/${pg.mayWrite ? 1 : 0}${pg.dontfork ? "/dontfork" : ""}${pg.wipe ? "/wipe" : ""}${pg.droppable ? "/drop" : ""}${pg.growsdown ? "/gd" : ""}${pg.sealed ? "/sealed" : ""}`;
 }
 
 /** True if the page at pn + 1 may continue the vma of the page at pn. */
@@ -363,6 +365,7 @@ const K = {
   fork: 11,
   exit: 12,
   scan: 13,
+  mseal: 14,
 } as const;
 const KIND_NAMES = Object.keys(K);
 
@@ -381,6 +384,7 @@ const WEIGHTS: [number, number][] = [
   [K.fork, 3],
   [K.exit, 2],
   [K.scan, 2],
+  [K.mseal, 1],
 ];
 
 /** [kind, a, b, c, d, e]: the five numbers are interpreted against the state when the op runs. */
@@ -396,6 +400,16 @@ const opArb: fc.Arbitrary<Op> = fc.tuple(
 );
 
 const WIDTHS = [1, 2, 4, 8];
+
+/** mm/madvise.c is_discard: the advice a sealed read-only anonymous vma refuses. */
+const DISCARD: ReadonlySet<number> = new Set([
+  MADV_FREE,
+  MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
+  MADV_DONTFORK,
+  MADV_WIPEONFORK,
+  MADV_GUARD_INSTALL,
+]);
 
 /** A byte pattern for writeBytes and the files' initial contents. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -540,6 +554,32 @@ class Run {
   free(mp: MProc, first: number, last: number): boolean {
     for (let pn = first; pn < last; pn++) if (mp.pages.has(pn)) return false;
     return true;
+  }
+
+  /** Whether a page of [first, last) is sealed (mseal). */
+  sealedIn(mp: MProc, first: number, last: number): boolean {
+    for (let pn = first; pn < last; pn++) if (mp.pages.get(pn)?.sealed === true) return true;
+    return false;
+  }
+
+  /**
+   * mseal: EINVAL for flags or an unaligned start, nothing for len 0, ENOMEM with nothing
+   * sealed for a hole; else every page of the range is sealed for good.
+   */
+  mseal(mp: MProc, b: number, c: number, d: number, e: number): void {
+    let [addr, len] = this.pickRange(mp, b, c, d);
+    const flags = e % 8 === 0 ? 1 : 0;
+    if (e % 16 === 1) addr += 1 + ((e >>> 8) % (PS - 1));
+    const what = `${this.name(mp)}.mseal(${hex(addr)}, ${hex(len)}, ${flags})`;
+    const first = addr / PS;
+    const last = (addr + Math.ceil(len / PS) * PS) / PS;
+    let want: string | null = null;
+    if (flags !== 0 || addr % PS !== 0) want = "EINVAL";
+    else for (let pn = first; pn < last; pn++) if (!mp.pages.has(pn)) want = "ENOMEM";
+    this.log.push(what);
+    this.call(what, "mseal", want, () => mp.p.mseal(addr, len, flags));
+    if (want === null) for (let pn = first; pn < last; pn++) mp.pages.get(pn)!.sealed = true;
+    this.after(mp, what);
   }
 
   /**
@@ -924,6 +964,9 @@ class Run {
       case K.mremap:
         this.mremap(mp, b, c, d, e);
         break;
+      case K.mseal:
+        this.mseal(mp, b, c, d, e);
+        break;
       case K.fork:
         this.fork(mp);
         break;
@@ -1122,6 +1165,13 @@ class Run {
     } else if (type === MAP_DROPPABLE) {
       if ((flags & MAP_GROWSDOWN) !== 0) return "EINVAL";
     } else if (type !== MAP_PRIVATE) return "EINVAL";
+    // __mmap_prepare's munmap of what MAP_FIXED replaces refuses a sealed vma.
+    if (
+      (flags & MAP_FIXED) !== 0 &&
+      (flags & MAP_FIXED_NOREPLACE) === 0 &&
+      this.sealedIn(mp, addr / PS, (addr + size) / PS)
+    )
+      return "EPERM";
     return null;
   }
 
@@ -1277,10 +1327,13 @@ class Run {
     }
     const size = Math.ceil(len / PS) * PS;
     const bad = addr % PS !== 0 || addr > TASK || len > TASK - addr || size === 0;
+    // A sealed vma in the range refuses the whole call.
+    const sealed = !bad && this.sealedIn(mp, addr / PS, (addr + size) / PS);
     const what = `${this.name(mp)}.munmap(${hex(addr)}, ${hex(len)})`;
     this.log.push(what);
-    this.call(what, "munmap", bad ? "EINVAL" : null, () => mp.p.munmap(addr, len));
-    if (!bad) this.removeRange(mp, addr / PS, (addr + size) / PS);
+    const want = bad ? "EINVAL" : sealed ? "EPERM" : null;
+    this.call(what, "munmap", want, () => mp.p.munmap(addr, len));
+    if (want === null) this.removeRange(mp, addr / PS, (addr + size) / PS);
     this.after(mp, what);
   }
 
@@ -1339,6 +1392,10 @@ class Run {
             want = "EACCES";
             break;
           }
+          if (pg.sealed === true) {
+            want = "EPERM";
+            break;
+          }
         }
         apply = [start, pn];
       }
@@ -1395,7 +1452,19 @@ class Run {
       for (let pn = first; pn < last && want === null; pn++) {
         const pg = mp.pages.get(pn);
         if (pg === undefined) continue;
-        if ((advice === MADV_FREE || advice === MADV_WIPEONFORK) && (pg.shared || pg.obj !== null))
+        // can_madvise_modify, first: discarding sealed read-only private anonymous memory.
+        if (
+          pg.sealed === true &&
+          DISCARD.has(advice) &&
+          (pg.prot & PROT_WRITE) === 0 &&
+          !pg.shared &&
+          pg.obj === null
+        )
+          want = "EPERM";
+        else if (
+          (advice === MADV_FREE || advice === MADV_WIPEONFORK) &&
+          (pg.shared || pg.obj !== null)
+        )
           want = "EINVAL";
         if (advice === MADV_KEEPONFORK && pg.droppable === true) want = "EINVAL";
         if (want !== null) upto = pn;
@@ -1480,7 +1549,10 @@ class Run {
         mp.brk = addr;
       };
     } else if (addr <= cur) {
-      if (!this.free(mp, newbrk / PS, oldbrk / PS)) {
+      if (
+        !this.free(mp, newbrk / PS, oldbrk / PS) &&
+        !this.sealedIn(mp, newbrk / PS, oldbrk / PS)
+      ) {
         want = addr;
         change = () => {
           this.removeRange(mp, newbrk / PS, oldbrk / PS);
@@ -1653,9 +1725,33 @@ class Run {
     // remap_move (6.17 on): every vma of the old range moves; a hole at its start is EFAULT.
     if ((flags & FIXED) !== 0 && op === np) {
       if (pg === undefined) return { want: "EFAULT" };
-      return { want: null, multi: { pages: op, dst: newAddr, keep: (flags & DONTUNMAP) !== 0 } };
+      if (pg.sealed === true) return { want: "EPERM" };
+      const keep = (flags & DONTUNMAP) !== 0;
+      const dp = newAddr / PS;
+      // A sealed vma of the old range refuses its move (check_prep_vma), one over its
+      // destination the unmap there: the vmas before it have moved. Where the destination
+      // refuses, which vma that is depends on merges the model does not know, unless it is
+      // the first run's.
+      let sealedAt = -1;
+      let dstSealedAt = -1;
+      for (let i = 0; i < op; i++) {
+        const q = mp.pages.get(pn + i);
+        if (q === undefined) continue;
+        if (q.sealed === true && sealedAt < 0) sealedAt = i;
+        if (mp.pages.get(dp + i)?.sealed === true && dstSealedAt < 0) dstSealedAt = i;
+      }
+      if (dstSealedAt >= 0 && (sealedAt < 0 || dstSealedAt < sealedAt)) {
+        for (let i = 1; i <= dstSealedAt; i++)
+          if (mp.pages.get(pn + i)?.vma !== pg.vma) return null;
+        return { want: "EPERM" };
+      }
+      if (sealedAt >= 0)
+        return { want: "EPERM", before: () => this.moveEach(mp, pn, sealedAt, dp, keep) };
+      return { want: null, multi: { pages: op, dst: newAddr, keep } };
     }
     if (pg === undefined) return { want: "EFAULT" };
+    // check_prep_vma's first refusal.
+    if (pg.sealed === true) return { want: "EPERM" };
     // check_prep_vma, before anything changes (6.16 on).
     const len1 = Math.min(op, np);
     if (to || np > op) {
@@ -1665,7 +1761,16 @@ class Run {
       if (inside === "no") return { want: "EFAULT" };
     }
     if (to) {
-      // mremap_to: the destination goes, then the old tail.
+      // mremap_to: the destination goes, then the old tail (a sealed vma refuses either).
+      if ((flags & FIXED) !== 0 && this.sealedIn(mp, newAddr / PS, newAddr / PS + np))
+        return { want: "EPERM" };
+      if (op > np && this.sealedIn(mp, pn + np, pn + op))
+        return {
+          want: "EPERM",
+          before: () => {
+            if ((flags & FIXED) !== 0) this.removeRange(mp, newAddr / PS, newAddr / PS + np);
+          },
+        };
       const before = () => {
         if ((flags & FIXED) !== 0) this.removeRange(mp, newAddr / PS, newAddr / PS + np);
         if (op > np) this.removeRange(mp, pn + np, pn + op);
@@ -1686,6 +1791,7 @@ class Run {
     }
     if (op >= np) {
       if (op === np) return { want: null };
+      if (this.sealedIn(mp, pn + np, pn + op)) return { want: "EPERM" };
       return { want: null, before: () => this.removeRange(mp, pn + np, pn + op) };
     }
     const ce = this.certainVma(mp, pn)[1];
