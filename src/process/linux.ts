@@ -1163,7 +1163,14 @@ export class LinuxProcess extends Process {
    * device mapping is a VM_PFNMAP | VM_DONTEXPAND vma (what remap_pfn_range makes): it may
    * move, but MREMAP_DONTUNMAP is EINVAL and growing EFAULT.
    */
-  #prepCheck(sc: string, vma: Vma, addr: number, oldLen: number, newLen: number, flags: number) {
+  #prepCheck(
+    sc: string,
+    vma: Vma,
+    addr: number,
+    oldLen: number,
+    newLen: number,
+    flags: number,
+  ): void {
     const e = vma.first;
     if ((e.eflags & MAP_ENTRY_SEALED) !== 0)
       throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
