@@ -1467,6 +1467,7 @@ describe("mlock and munlock", () => {
     p.write8(LX_FIXED, 6);
     p.madvise(LX_FIXED, P, L.MADV_DONTNEED); // sealed but writable
     expect(p.read8(LX_FIXED)).toBe(0);
+    fails(p, "munmap", "EPERM", () => p.munmap(LX_FIXED, P)); // still sealed after the zap
     const s = p.mmap(0, P, L.PROT_READ, L.MAP_SHARED | L.MAP_ANONYMOUS);
     p.mseal(s, P, 0);
     p.madvise(s, P, L.MADV_DONTNEED); // shared
