@@ -2019,6 +2019,29 @@ describe("mremap", () => {
     fails(p, "mremap", "EFAULT", () => p.mremap(A + 32 * P, 2 * P, 2 * P, M | L.MREMAP_FIXED, A));
     expect(snapshot(p)).toBe(before);
   });
+  row("mremap-linux-fixed-moves-each-vma-holes-and-locks", () => {
+    // Only each vma's own destination is unmapped: a sealed page over a hole's destination
+    // does not refuse the move. A locked vma stays locked and resident where it lands.
+    // Checked on 6.18.
+    const p = linuxProc();
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + 2 * P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.mmap(A + 17 * P, P, L.PROT_EXEC, LANON | L.MAP_FIXED);
+    p.mseal(A + 17 * P, P, 0);
+    expect(p.mremap(A, 3 * P, 3 * P, M | L.MREMAP_FIXED, A + 16 * P)).toBe(A + 16 * P);
+    expect([16, 17, 18].map((i) => at(p, A + i * P)?.prot)).toEqual([
+      LRW,
+      L.PROT_EXEC,
+      L.PROT_READ,
+    ]);
+    p.mmap(A + 32 * P, 2 * P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + 34 * P, 2 * P, L.PROT_READ, LANON | L.MAP_FIXED);
+    p.mlock(A + 32 * P, 2 * P);
+    expect(p.mremap(A + 32 * P, 4 * P, 4 * P, M | L.MREMAP_FIXED, A + 48 * P)).toBe(A + 48 * P);
+    expect(Array.from(p.mincore(A + 48 * P, 4 * P), (v) => v & 1)).toEqual([1, 1, 0, 0]);
+    expect(at(p, A + 48 * P)?.wired).toBe(1);
+    p.sys.audit();
+  });
   row("mremap-linux-fixed-dontunmap-stops-at-failing-vma", () => {
     // remap_move moves vma by vma: the second vma's may_expand_vm (RLIMIT_AS) fails after the
     // first moved (checked on 6.18).
