@@ -2106,6 +2106,18 @@ describe("mremap", () => {
     expect(at(p, A - 16 * P)).toBeUndefined(); // the destination went first
     expect(at(p, A)?.prot).toBe(LRW);
   });
+  row("mremap-linux-enomem-rlimit-data", () => {
+    // may_expand_vm: a private writable mapping grows against RLIMIT_DATA too; a read-only one
+    // does not (checked on 6.18).
+    const p = linuxProc();
+    p.setrlimit(L.RLIMIT_DATA, { soft: 3 * P, hard: 3 * P });
+    p.mmap(A, P, LRW, LANON | L.MAP_FIXED);
+    p.mmap(A + 32 * P, P, L.PROT_READ, LANON | L.MAP_FIXED);
+    const before = snapshot(p);
+    fails(p, "mremap", "ENOMEM", () => p.mremap(A, P, 8 * P, M));
+    expect(snapshot(p)).toBe(before);
+    expect(p.mremap(A + 32 * P, P, 8 * P, M)).toBe(A + 32 * P);
+  });
   row("mremap-linux-enomem-rlimit-as", () => {
     const p = linuxProc();
     p.setrlimit(L.RLIMIT_AS, { soft: 2 * P, hard: 2 * P });
