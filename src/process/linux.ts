@@ -1131,7 +1131,7 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "ENOMEM", "max_map_count");
     }
     if ((flags & FIXED) !== 0 && oldLen === newLen)
-      return this.#remapMove(sc, oldAddr, oldLen, newAddr, (flags & DONTUNMAP) !== 0);
+      return this.#remapMove(sc, oldAddr, oldLen, newAddr, flags);
     const vma = this.#vma(oldAddr);
     if (vma === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
     this.#prepCheck(sc, vma, oldAddr, oldLen, newLen, flags);
@@ -1178,7 +1178,7 @@ export class LinuxProcess extends Process {
     if (!to && newLen <= oldLen) return;
     if (oldLen === 0 && !this.#isShared(e))
       throw this._err(sc, "EINVAL", "old_size 0 needs a shared mapping");
-    const device = e.object !== null && e.object.type === "device";
+    const device = this.#isDevice(e);
     if ((flags & L.MREMAP_DONTUNMAP) !== 0 && device)
       throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
     // A shrink may unmap past the vma; the part it keeps must lie in it.
@@ -1213,7 +1213,8 @@ export class LinuxProcess extends Process {
     // With old_size 0 (no overlap by the kernel's test) the destination may have been the old
     // vma itself: the lookup after the unmap finds nothing (6.18 answers ENOMEM instead in
     // some layouts: see docs/syscalls.md).
-    if (this.#vma(oldAddr) === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
+    let v = this.#vma(oldAddr);
+    if (v === null) throw this._err(sc, "EFAULT", "no mapping at old_address");
     let len = oldLen;
     if (oldLen > newLen) {
       // shrink_vma: do_vmi_munmap refuses a range past TASK_SIZE (EINVAL), after the
@@ -1222,8 +1223,8 @@ export class LinuxProcess extends Process {
         throw this._err(sc, "EINVAL", "old range beyond TASK_SIZE");
       this.#unmap(sc, oldAddr + newLen, oldAddr + oldLen);
       len = newLen;
+      v = this.#vma(oldAddr)!;
     }
-    const v = this.#vma(oldAddr)!;
     if (keep) this.#mayExpand(sc, v.first, len);
     let dst = newAddr;
     if (!fixed) dst = this.#placeMove(sc, v, oldAddr, newLen, newAddr);
@@ -1246,11 +1247,12 @@ export class LinuxProcess extends Process {
   /**
    * remap_move: MREMAP_FIXED without a size change moves each vma of [start, start + len) on
    * its own, the holes between them kept (the destination's pages over a hole stay as they
-   * are), the first vma to `dst`. A hole at start is EFAULT; a vma that fails (MREMAP_DONTUNMAP
-   * of a device mapping, may_expand_vm, an unmap or move that fails) ends the call with its
-   * error, the vmas before it moved. Returns dst.
+   * are), the first vma to `dst`. A hole at start is EFAULT; a vma that fails (check_prep_vma:
+   * sealed, or MREMAP_DONTUNMAP of a device mapping; may_expand_vm, an unmap or move that
+   * fails) ends the call with its error, the vmas before it moved. Returns dst.
    */
-  #remapMove(sc: string, start: number, len: number, dst: number, keep: boolean): number {
+  #remapMove(sc: string, start: number, len: number, dst: number, flags: number): number {
+    const keep = (flags & L.MREMAP_DONTUNMAP) !== 0;
     const end = start + len;
     let cursor = start;
     let target = dst;
@@ -1265,11 +1267,7 @@ export class LinuxProcess extends Process {
       const to = Math.min(end, v.end);
       const at = target + (seen ? from - lastEnd : 0);
       lastEnd = v.end;
-      // check_prep_vma of an unchanged size
-      if ((v.first.eflags & MAP_ENTRY_SEALED) !== 0)
-        throw this._err(sc, "EPERM", "a sealed mapping (mseal)");
-      if (keep && v.first.object !== null && v.first.object.type === "device")
-        throw this._err(sc, "EINVAL", "MREMAP_DONTUNMAP of a device mapping (VM_PFNMAP)");
+      this.#prepCheck(sc, v, from, to - from, to - from, flags);
       // mremap_to
       if (this.#overlaps(at, at + (to - from))) this.#unmap(sc, at, at + (to - from));
       if (keep) this.#mayExpand(sc, v.first, to - from);
